@@ -22,7 +22,6 @@ force=false
 nj=2
 seed=1
 corpus_dir=corpus
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . ./path.sh
 . ./cmd.sh
 . utils/parse_options.sh

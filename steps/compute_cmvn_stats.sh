@@ -7,7 +7,6 @@
 #   --fake   write identity statistics (no normalisation) for recipes that want none
 set -euo pipefail
 fake=false
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -ge 1 ] && [ $# -le 3 ] || { echo "$help_message" >&2; exit 1; }
 data=$1

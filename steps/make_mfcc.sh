@@ -12,7 +12,6 @@ set -euo pipefail
 nj=4
 cmd=run.py
 mfcc_config=conf/mfcc.conf
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -ge 1 ] && [ $# -le 3 ] || { echo "$help_message" >&2; exit 1; }
 exec steps/internal/make_feats.sh --feature-type mfcc --config "$mfcc_config" \
