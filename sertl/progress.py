@@ -14,10 +14,9 @@ def format_seconds(seconds: float) -> str:
 
 
 class Progress:
-    """Logs ``done/total`` with a rate and an ETA at most every ``interval`` seconds.
-
-    ``extra`` units (e.g. seconds of audio) are summed and reported as a real-time
-    factor when ``extra_unit`` is "audio-seconds".
+    """Logs ``done/total`` with a rate and an ETA at most every ``interval`` seconds,
+    and a closing line from :meth:`finish`. Seconds of audio passed to :meth:`update`
+    are reported as a real-time factor.
     """
 
     def __init__(self, name: str, total: int, interval: float = 10.0,
@@ -31,7 +30,7 @@ class Progress:
         self.done += count
         self.audio_seconds += audio_seconds
         now = time.monotonic()
-        if now - self.last >= self.interval:
+        if now - self.last >= self.interval and self.done < self.total:
             self.last = now
             self._log(now)
 
