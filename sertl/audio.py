@@ -8,7 +8,6 @@ utterance (or recording) and the file or command.
 from __future__ import annotations
 
 import io
-import math
 import re
 import subprocess
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+import soxr
 
 from sertl.io import read_table
 
@@ -103,11 +102,10 @@ def read_recording(wav_entry: str) -> tuple[np.ndarray, int]:
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Polyphase resampling (Kaiser-windowed sinc) between integer rates."""
+    """Band-limited resampling with libsoxr (its high-quality setting, as librosa uses)."""
     if from_rate == to_rate:
         return samples
-    g = math.gcd(from_rate, to_rate)
-    return resample_poly(samples, to_rate // g, from_rate // g).astype(np.float32)
+    return soxr.resample(samples, from_rate, to_rate, quality="HQ").astype(np.float32)
 
 
 def recording_duration(rec: str, wav_entry: str) -> float:

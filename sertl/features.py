@@ -271,9 +271,9 @@ class FeatureExtractor:
         frames = frames * self.window
         if not o.raw_energy:
             energy = np.einsum("ij,ij->i", frames, frames)
-        spectrum = np.fft.rfft(frames.astype(np.float64), n=o.padded_window_size, axis=1)
+        spectrum = np.fft.rfft(frames, n=o.padded_window_size, axis=1)
         power = spectrum.real ** 2 + spectrum.imag ** 2
-        power = power[:, :-1].astype(np.float32)  # Kaldi's mel banks skip the Nyquist bin
+        power = power[:, :-1]  # Kaldi's mel banks skip the Nyquist bin
         if not self.is_mfcc and not o.use_power:
             power = np.sqrt(power)
         mel = power @ self.mel_banks
