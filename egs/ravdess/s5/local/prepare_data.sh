@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Usage: local/prepare_data.sh [options] <corpus-dir> <data-dir>
+# Makes a Kaldi data dir from the audio-only speech files of RAVDESS
+# (<corpus-dir>/Actor_01/03-01-05-01-02-01-01.wav, 48 kHz, listed as they are).
+# Writes wav.scp utt2spk spk2utt spk2gender utt2emo utt2fold utt2lang (validated) and logs
+# the counts per class, speaker and fold. Layout, ids and folds: README.md.
+# e.g.: local/prepare_data.sh /corpora/ravdess data/ravdess
+# Options:
+#   --label-map <file>  raw label -> class conf (default conf/labels.yaml, all emotions;
+#                       conf/labels_4class.yaml: neu hap sad ang)
+#   --num-folds <n>     0: leave-one-speaker-out (utt2fold = speaker id); n > 0: n
+#                       speaker-independent folds 1..n (default 0)
+set -euo pipefail
+label_map=conf/labels.yaml
+num_folds=0
+help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
+. utils/parse_options.sh
+[ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
+python -m sertl.bin.prepare_emotion ravdess --label-map "$label_map" --num-folds "$num_folds" \
+  "$1" "$2"
