@@ -1,0 +1,49 @@
+"""Shared command-line pieces of the sertl.bin UBM and i-vector tools."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+import torch
+
+from sertl.audio import AudioError
+from sertl.io import TableError
+from sertl.ivector.store import ModelError
+
+EXPECTED_ERRORS = (ModelError, TableError, AudioError, KeyError, OSError)
+
+
+def parse_bool(text: str) -> bool:
+    """Kaldi's boolean option values: true/false."""
+    if text not in ("true", "false"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+    return text == "true"
+
+
+def add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default=None,
+                        help="torch device, e.g. cpu or cuda:0 (default: cuda when available)")
+
+
+def choose_device(name: str | None) -> torch.device:
+    """The requested device, or cuda when available and the CPU otherwise."""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def run_tool(name: str, body: Callable[[], None]) -> int:
+    """Run a tool's body; an expected failure prints ``<name>: error: <msg>`` and gives 1."""
+    try:
+        body()
+    except EXPECTED_ERRORS as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"{name}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def log(name: str) -> Callable[[str], None]:
+    """A logger writing ``<name>: <line>`` to stderr (the job's log file)."""
+    return lambda line: print(f"{name}: {line}", file=sys.stderr, flush=True)
