@@ -1,0 +1,104 @@
+"""Evaluation of a saved acoustic model on held-out utterances: frame error rate against
+the alignment targets (at the model's output frames) and phone error rate of the Viterbi
+phone decoder (:mod:`sertl.decode`) against the aligned phone sequences, or against
+phone transcripts (e.g. TIMIT's manual labels) when there is no alignment."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sertl.data import FeatureReader, LoadOptions
+from sertl.decode import PhoneDecoder, edit_errors
+from sertl.models.base import AcousticModel
+from sertl.progress import Progress
+from sertl.train.data import AlignmentDir, FrameStore, OnlineIvectors
+
+
+@dataclass
+class DecodeOptions:
+    """Weights of the phone search and the phone folding applied before scoring."""
+    acoustic_scale: float = 1.0
+    lm_weight: float = 1.0
+    insertion_penalty: float = 0.0
+    phone_map: dict[str, str] | None = None   # e.g. TIMIT 48 -> 39; unlisted phones kept
+
+
+@dataclass
+class Evaluation:
+    """Scores plus the per-utterance phone sequences (after folding)."""
+    frames: int
+    frame_errors: int
+    phones: int
+    phone_errors: int
+    hyps: dict[str, list[str]]
+    refs: dict[str, list[str]]
+
+    def scores(self) -> dict[str, float | int | None]:
+        """FER (None without alignments), PER and their counts."""
+        return {"fer": self.frame_errors / self.frames if self.frames else None,
+                "frames": self.frames,
+                "per": self.phone_errors / max(self.phones, 1), "phones": self.phones,
+                "utterances": len(self.hyps)}
+
+
+def load_eval_set(data_dir: Path, ali: AlignmentDir | None, saved: dict,
+                  ivector_dir: Path | None) -> FrameStore:
+    """Features (normalised as the model was trained) and, with ``ali``, targets."""
+    inp = saved["input"]
+    if bool(inp["ivector_dim"]) != (ivector_dir is not None):
+        raise ValueError(f"the model takes {inp['ivector_dim']}-dim i-vectors: "
+                         + ("give --ivector-dir" if inp["ivector_dim"] else
+                            "do not give --ivector-dir"))
+    if ali is not None and ali.targets != saved["targets"]:
+        raise ValueError(f"{ali.path}/targets.txt differs from the model's targets")
+    reader = FeatureReader(data_dir, LoadOptions(inp["apply_cmvn"], inp["norm_vars"]))
+    ivectors = OnlineIvectors.load(ivector_dir) if ivector_dir else None
+    return FrameStore.load(reader, ali, reader.utterances(), ivectors, 2, str(data_dir))
+
+
+def log_posteriors(model: AcousticModel, store: FrameStore, index: int,
+                   device: torch.device) -> np.ndarray:
+    """(ceil(T / subsampling), targets) log posteriors of utterance ``index``."""
+    chunk = np.array([[index, 0]])
+    x = store.inputs(chunk, int(store.lengths[index]), model.left_context,
+                     model.right_context).to(device)
+    with torch.inference_mode():
+        return torch.log_softmax(model(x)[0].float(), dim=-1).cpu().numpy()
+
+
+def evaluate(model: AcousticModel, decoder: PhoneDecoder, store: FrameStore,
+             options: DecodeOptions, device: torch.device,
+             ref_text: dict[str, list[str]] | None = None) -> Evaluation:
+    """FER (with targets) and PER of ``model`` on every utterance of ``store``, one at a
+    time. References are the aligned phones, or ``ref_text`` when the store has no
+    targets."""
+    topology = decoder.topology
+    fold = options.phone_map or {}
+    result = Evaluation(0, 0, 0, 0, {}, {})
+    progress = Progress(f"evaluating {len(store.utts)} utterances", len(store.utts))
+    for i, utt in enumerate(store.utts):
+        log_post = log_posteriors(model, store, i, device)
+        if store.targets is not None:
+            length = int(store.lengths[i])
+            targets = store.chunk_targets(np.array([[i, 0]]), length, model.subsampling)[0]
+            result.frames += len(targets)
+            result.frame_errors += int((log_post.argmax(axis=1) != targets.numpy()).sum())
+            o = store.offsets[i]
+            ref = [topology.phones[p] for p in
+                   topology.phone_sequence(store.targets[o:o + length].numpy())]
+        elif ref_text is not None and utt in ref_text:
+            ref = ref_text[utt]
+        else:
+            raise KeyError(f"no reference phones for utterance '{utt}'")
+        hyp = decoder.decode(log_post, options.acoustic_scale, options.lm_weight,
+                             options.insertion_penalty)
+        result.hyps[utt] = [fold.get(topology.phones[p], topology.phones[p]) for p in hyp]
+        result.refs[utt] = [fold.get(p, p) for p in ref]
+        progress.update()
+    progress.finish()
+    errors, length = edit_errors(result.refs.values(), result.hyps.values())
+    result.phone_errors, result.phones = errors, length
+    return result
