@@ -1,0 +1,39 @@
+"""Describe an aligner's targets in an alignment dir (steps/align_sb.sh).
+
+Usage: python -m sertl.bin.write_targets <model> <ali-dir>
+
+Writes <ali-dir>/num_targets (the number of classes of ali.scp) and
+<ali-dir>/targets.txt ("name id" per target: the phone name with one state per phone,
+else PHONE_<state> with states counted from 0).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sertl.align import AlignError
+from sertl.aligner import AlignerModel
+from sertl.lang import write_lines
+
+PROG = "write_targets"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("ali_dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        topo = AlignerModel.load(args.model).topo
+        write_lines(args.ali_dir / "num_targets", [str(topo.num_targets)])
+        write_lines(args.ali_dir / "targets.txt",
+                    (f"{name} {i}" for i, name in enumerate(topo.target_names())))
+    except (AlignError, OSError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
