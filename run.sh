@@ -13,6 +13,10 @@
 #   0  synthesize the corpus; data/asr (ASR part) and data/ser (SER part)
 #   1  features with CMVN stats: 13-dim MFCC (data/*_mfcc), 40-dim MFCC hires
 #      (data/*_hires), 40 log-mel fbank (data/*_fbank); energy VAD (vad.scp in each)
+#   2  i-vectors: UBM (64 Gaussians) and extractor (dim 100) on the ASR part; online
+#      i-vectors of both parts (exp/ivector/online_{asr,ser})
+#   3  lang dir from the corpus lexicon; forced alignment of the ASR part (exp/mono_ali)
+#   4  ASR pretraining of a small TDNN-F (conf/asr/tdnn_small.yaml) -> exp/tdnn_small
 # Completed stages are skipped on a rerun (markers in exp/stages), so after a crash
 # ./run.sh continues where it stopped. Logs are under exp/.
 set -euo pipefail
@@ -64,5 +68,31 @@ if stage_begin 1 "features: MFCC, MFCC hires, fbank, CMVN and VAD"; then
   stage_end 1
 fi
 
+if stage_begin 2 "i-vectors: UBM and extractor on the ASR part, online i-vectors"; then
+  steps/train_diag_ubm.sh --nj "$nj" --cmd "$train_cmd" --num-iters 3 --num-frames 100000 \
+    data/asr_hires 64 exp/ivector/ubm
+  steps/train_ivector_extractor.sh --nj "$nj" --cmd "$train_cmd" --ivector-dim 100 \
+    --num-iters 3 data/asr_hires exp/ivector/ubm exp/ivector/extractor
+  for part in asr ser; do
+    steps/extract_ivectors_online.sh --nj "$nj" --cmd "$train_cmd" \
+      data/${part}_hires exp/ivector/extractor exp/ivector/online_$part
+  done
+  stage_end 2
+fi
+
+if stage_begin 3 "forced alignment of the ASR part (flat start, SpeechBrain HMMAligner)"; then
+  local/prepare_dict.sh "$corpus_dir" data/local/dict
+  utils/prepare_lang.sh data/local/dict "<UNK>" data/lang
+  steps/align_sb.sh --nj "$nj" --cmd "$train_cmd" data/asr_hires data/lang exp/mono exp/mono_ali
+  stage_end 3
+fi
+
+if stage_begin 4 "ASR pretraining: small TDNN-F on the alignments, with i-vectors"; then
+  steps/train_asr.sh --cmd "$train_cmd" --config conf/asr/tdnn_small.yaml \
+    --ivector-dir exp/ivector/online_asr data/asr_hires exp/mono_ali exp/tdnn_small
+  stage_end 4
+fi
+
 echo "$0: done in $(( $(date +%s) - start_time )) s. Corpus: $corpus_dir;" \
-     "data dirs: data/{asr,ser}{,_mfcc,_hires,_fbank}; features: mfcc/, hires/, fbank/, vad/; logs: exp/" >&2
+     "data dirs: data/{asr,ser}{,_mfcc,_hires,_fbank}; features: mfcc/, hires/, fbank/, vad/;" \
+     "i-vectors: exp/ivector; alignments: exp/mono_ali; ASR model: exp/tdnn_small; logs: exp/" >&2
