@@ -12,14 +12,16 @@
 # Prints every score; each step is skipped when its output exists, so a rerun continues.
 # Options:
 #   --nj <n>              parallel jobs of feature extraction and alignment (default 2)
-#   --tdnn-config <file>  (default conf/asr/tdnn_small.yaml with ivector_dim 0 and CMVN,
-#                          written to <work-dir>/tdnn.yaml: no i-vectors in this bench)
-#   --convnet-config <file>  (default conf/asr/convnet_small.yaml)
+#   --tdnn-config <file>  (default conf/asr/tdnn_small.yaml with ivector_dim 0, CMVN with
+#                          variance normalisation, 64 chunks of 30 frames per batch and 6
+#                          epochs, written to <work-dir>/tdnn.yaml: no i-vectors here)
+#   --convnet-config <file>  (default conf/asr/convnet_small.yaml with 2 epochs, written to
+#                          <work-dir>/convnet.yaml)
 #   --num-threads <n>     CPU threads per training job (default 1)
 set -euo pipefail
 nj=2
 tdnn_config=
-convnet_config=conf/asr/convnet_small.yaml
+convnet_config=
 num_threads=1
 help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
@@ -64,7 +66,13 @@ fi
 if [ -z "$tdnn_config" ]; then
   tdnn_config=$work/tdnn.yaml
   sed -e 's/^  ivector_dim: .*/  ivector_dim: 0/' -e 's/^  apply_cmvn: .*/  apply_cmvn: true/' \
+    -e 's/^  norm_vars: .*/  norm_vars: true/' -e 's/^  batch_size: .*/  batch_size: 64/' \
+    -e 's/^  chunk_width: .*/  chunk_width: 30/' -e 's/^  num_epochs: .*/  num_epochs: 6/' \
     conf/asr/tdnn_small.yaml > "$tdnn_config"
+fi
+if [ -z "$convnet_config" ]; then
+  convnet_config=$work/convnet.yaml
+  sed -e 's/^  num_epochs: .*/  num_epochs: 2/' conf/asr/convnet_small.yaml > "$convnet_config"
 fi
 for model in tdnn convnet; do
   feats=hires

@@ -4,7 +4,7 @@ Usage (from the repository root, after `. ./path.sh`):
     python bench/ivector_speaker_eer.py --speechocean ../shared/corpora/speechocean762 \\
         --emodb ../shared/corpora/emodb [--work exp/bench_ivector] [--nj 2]
         [--num-gauss 512] [--ivector-dim 100] [--ubm-iters 4] [--ie-iters 5]
-        [--gaussian-min-count 10] [--heldout 20] [--cmn utterance|none] [--seed 0]
+        [--gaussian-min-count 10] [--heldout 20] [--cmn none|utterance] [--seed 0]
 
 1. 40-dim MFCC hires (conf/mfcc_hires.conf) of all speechocean762 utterances (the Kaldi
    data dir in <speechocean>/train, wav.scp relative to <speechocean>) and all EmoDB
@@ -18,9 +18,9 @@ Usage (from the repository root, after `. ./path.sh`):
    same speaker; score = cosine after subtracting the training mean, optionally LDA
    (scikit-learn, trained on the training speakers), and length normalisation.
 4. Baseline: the mean raw MFCC vector of each utterance, scored the same way.
-Speaker labels never reach the features: with --cmn utterance (default) cmvn.scp holds
-per-utterance statistics (each utterance is its own "speaker" in the data dirs), with
---cmn none the features are not normalised.
+Speaker labels never reach the features: by default (--cmn none) the features are not
+normalised; with --cmn utterance cmvn.scp holds per-utterance mean statistics (each
+utterance is its own "speaker" in the data dirs).
 
 Also reports extraction speed (steps/extract_ivectors.sh and
 steps/extract_ivectors_online.sh with one job, one thread: seconds of audio per second of
@@ -74,12 +74,12 @@ def prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, str]]:
     utt2spk.update({u: f"emodb{u[:2]}" for u in emodb})
     so, em = args.work / "speechocean", args.work / "emodb"
     for data, wavs in ((so, so_wavs), (em, emodb)):
-        if not (data / "cmvn.scp").exists():
+        if not (data / "feats.scp").exists():
             write_data_dir(data, wavs)
             run("steps/make_mfcc.sh", "--nj", str(args.nj), "--mfcc-config",
                 "conf/mfcc_hires.conf", str(data))
-            run("steps/compute_cmvn_stats.sh", *(["--fake"] if args.cmn == "none" else []),
-                str(data))
+        if args.cmn == "utterance" and not (data / "cmvn.scp").exists():
+            run("steps/compute_cmvn_stats.sh", str(data))
     return so, em, utt2spk
 
 
@@ -94,7 +94,7 @@ def split_speakers(so: Path, utt2spk: dict[str, str], args: argparse.Namespace) 
         utt_list = args.work / f"{name}.utts"
         utt_list.write_text("".join(f"{u}\n" for u in read_table(so / "utt2spk")
                                     if keep(utt2spk[u])))
-        if not (data / "cmvn.scp").exists():  # kept, so that a rerun resumes training
+        if not (data / "feats.scp").exists():  # kept, so that a rerun resumes training
             run("utils/subset_data_dir.sh", "--utt-list", str(utt_list), str(so), str(data))
         subsets[name] = data
     return subsets["train"], subsets["test"]
@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--gaussian-min-count", type=float, default=10.0,
                         help="Kaldi's 100 leaves most of 512 Gaussians untrained on 2 h")
     parser.add_argument("--heldout", type=int, default=20)
-    parser.add_argument("--cmn", choices=("utterance", "none"), default="utterance")
+    parser.add_argument("--cmn", choices=("none", "utterance"), default="none")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.work = args.work.resolve()

@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # Usage: steps/align_sb.sh [options] <data-dir> <lang-dir> <src-dir> <ali-dir>
 # Forced alignment of <data-dir> (feats.scp, cmvn.scp, text; vad.scp helps the flat start)
-# to phone HMMs whose emission scores come from a frame classifier, with SpeechBrain's
-# HMMAligner as the (exact, beam-free) Viterbi search; optional silence between words.
-# See sertl/align.py for the graphs and what guards the training.
+# to phone HMMs whose emission scores come from frame classifiers, with SpeechBrain's
+# HMMAligner as the (exact, beam-free) Viterbi search; optional silence before, between
+# and after words. See sertl/align.py (graphs, search) and sertl/aligner.py (training,
+# and what keeps it stable).
 # With <src-dir>/final.mdl it only aligns. Otherwise it first trains that model in
-# <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its frames
-# (<src-dir>/ali_0); iteration x = 1..num-iters trains a new classifier on the alignment
-# of iteration x-1 (<src-dir>/x.mdl) and realigns with it (<src-dir>/ali_x). A killed run
+# <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its voiced
+# frames (<src-dir>/ali_0); iteration x = 1..num-iters trains cross-fitted classifiers
+# (anew, or continuing those of x-1) on the alignment of iteration x-1 (<src-dir>/x.mdl)
+# and realigns with them
+# (<src-dir>/ali_x; the last iteration realigns straight into <ali-dir>). A killed run
 # goes on from the last finished iteration. <src-dir> and <ali-dir> may be the same.
 # Writes to <ali-dir>: ali.JOB.ark + ali.scp (int32 target per frame: phone x state),
 # phone_ali.JOB.ark + phone_ali.scp (phone ids of phones.txt per frame), num_targets,
 # targets.txt ("name id"), phones.txt, ali.ctm (utt 1 start dur phone), final.mdl, and
-# log/. Per iteration, log/summary.log in <src-dir> (training) and <ali-dir> (final pass)
-# gives the training loss, the frame accuracy on the current targets and the average
-# per-frame log-likelihood of the Viterbi paths.
+# log/. Per iteration, <src-dir>/log/summary.log gives the training loss and frame
+# accuracy on the current targets and the average per-frame log-likelihood of the
+# realigned Viterbi paths (<ali-dir>/log/summary.log for the final pass).
 # e.g.: steps/align_sb.sh --nj 4 data/asr_hires data/lang exp/mono exp/mono_ali
 # Options:
 #   --nj <n>               parallel alignment jobs, split by speaker (default 4)
 #   --cmd <cmd>            job runner (default run.py)
 #   --num-iters <k>        training iterations after the flat start (default 6)
 #   --num-states <n>       HMM states per phone of a new model, e.g. 1 or 3 (default 3)
-#   --align-config <file>  YAML hyper-parameters (sertl.align.AlignConfig; default: built in)
+#   --align-config <file>  YAML hyper-parameters (sertl.aligner.AlignConfig; default: built in)
 #   --device <dev>         torch device, e.g. cpu or cuda (default: cuda when available)
 set -euo pipefail
 nj=4
@@ -83,8 +86,10 @@ if [ ! -f "$srcdir/final.mdl" ]; then
   fi
   for x in $(seq "$num_iters"); do
     if [ ! -f "$srcdir/$x.mdl" ]; then
+      previous_opt=()
+      [ "$x" -gt 1 ] && previous_opt=(--previous "$srcdir/$((x - 1)).mdl")
       echo "$0: iteration $x: training $srcdir/$x.mdl" >&2
-      $cmd "$srcdir/log/train.$x.log" python -m sertl.bin.train_aligner \
+      $cmd "$srcdir/log/train.$x.log" python -m sertl.bin.train_aligner "${previous_opt[@]}" \
         --num-states "$num_states" "${config_opt[@]}" --iteration "$x" "${device_opt[@]}" \
         "$data" "$lang" "$srcdir/ali_$((x - 1))/ali.scp" "$srcdir/$x.mdl"
     fi
