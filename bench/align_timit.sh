@@ -20,7 +20,6 @@ nj=2
 num_iters=8
 num_states=3
 align_config=bench/align_timit.yaml
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . ./path.sh
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }

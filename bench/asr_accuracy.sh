@@ -23,7 +23,6 @@ nj=2
 tdnn_config=
 convnet_config=
 num_threads=1
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
 so=$(cd "$1" && pwd)

@@ -20,7 +20,6 @@ num_asr_speakers=6
 num_ser_speakers=4
 asr_utts_per_speaker=40
 ser_sentences_per_emotion=8
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 corpus_dir=$1

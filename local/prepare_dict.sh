@@ -9,7 +9,6 @@
 # e.g.: local/prepare_dict.sh corpus data/local/dict
 #       utils/prepare_lang.sh data/local/dict "<UNK>" data/lang
 set -euo pipefail
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 corpus=$1

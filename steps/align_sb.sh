@@ -33,7 +33,6 @@ num_iters=6
 num_states=3
 align_config=
 device=
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 4 ] || { echo "$help_message" >&2; exit 1; }
 data=$1

@@ -22,7 +22,6 @@ ivector_period=10
 utts_per_spk_max=2
 max_remembered_frames=1000
 device=
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
 data=$1

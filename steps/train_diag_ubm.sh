@@ -36,7 +36,6 @@ min_gaussian_weight=0.0001
 num_threads=1
 cmvn_opts="--norm-means=true --norm-vars=false"
 device=
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
 data=$1

@@ -36,7 +36,6 @@ min_post=0.025
 subsample=2
 gaussian_min_count=100
 device=
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
 data=$1

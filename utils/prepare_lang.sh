@@ -12,7 +12,6 @@
 set -euo pipefail
 remove_stress=false
 oov_policy=unk
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
 stress_flag=()

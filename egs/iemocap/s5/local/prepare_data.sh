@@ -17,7 +17,6 @@ set -euo pipefail
 label_map=conf/labels.yaml
 sessions=1,2,3,4,5
 subset=all
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_emotion iemocap --label-map "$label_map" --sessions "$sessions" \

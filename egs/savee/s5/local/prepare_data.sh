@@ -12,7 +12,6 @@
 set -euo pipefail
 label_map=conf/labels.yaml
 num_folds=0
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_emotion savee --label-map "$label_map" --num-folds "$num_folds" \

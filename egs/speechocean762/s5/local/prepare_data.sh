@@ -9,7 +9,6 @@
 #                          the speakers sorted by gender and id (default 0: none)
 set -euo pipefail
 num_heldout_spk=0
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_corpus speechocean --num-heldout-spk "$num_heldout_spk" "$1" "$2"

@@ -5,7 +5,6 @@
 # e.g.: local/prepare_dict.sh /corpora/speechocean762 data/local/dict
 #       utils/prepare_lang.sh --remove-stress true data/local/dict "<UNK>" data/lang
 set -euo pipefail
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_dict speechocean "$1" "$2"

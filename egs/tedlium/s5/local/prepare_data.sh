@@ -11,7 +11,6 @@
 #                                 default) or from data/ (the full training set)
 set -euo pipefail
 train_source=legacy
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_corpus tedlium --train-source "$train_source" "$1" "$2"

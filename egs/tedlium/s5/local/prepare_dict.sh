@@ -5,7 +5,6 @@
 # e.g.: local/prepare_dict.sh /corpora/TEDLIUM_release2 data/local/dict
 #       utils/prepare_lang.sh data/local/dict "<unk>" data/lang
 set -euo pipefail
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_dict tedlium "$1" "$2"

@@ -12,7 +12,6 @@
 set -euo pipefail
 phone_set=48
 keep_sa=false
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 sa_flag=()

@@ -8,7 +8,6 @@
 #   --phone-set <61|48|39>  the phone set of the data dirs' text (default 48)
 set -euo pipefail
 phone_set=48
-help_message=$(sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0")
 . utils/parse_options.sh
 [ $# -eq 1 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_dict timit --phone-set "$phone_set" \
