@@ -198,7 +198,7 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path):
         [str(torchrun), "--standalone", "--nproc-per-node", "2", "-m", "sertl.bin.train_asr",
          "--config", str(config), "--device", "cpu", "--ivector-dir", str(paths.ivectors),
          str(paths.data), str(paths.ali), str(tmp_path / "two")],
-        env=env, capture_output=True, text=True, timeout=120)
+        env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     one = torch.load(tmp_path / "one/checkpoint.pt", weights_only=False)
     two = torch.load(tmp_path / "two/checkpoint.pt", weights_only=False)

@@ -143,7 +143,7 @@ MODULES = {"emodb": emodb, "urdu": urdu, "ravdess": ravdess, "savee": savee, "cr
 def run_prep(corpus: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run the recipe's local/prepare_data.sh from its recipe dir."""
     return subprocess.run(["bash", "local/prepare_data.sh", *args], cwd=EGS / corpus / "s5",
-                          env=env, capture_output=True, text=True, timeout=60)
+                          env=env, capture_output=True, text=True, timeout=600)
 
 
 def assert_folds_hold_whole_speakers(data: Path) -> None:
@@ -167,7 +167,7 @@ def test_prepare_data_sh(corpus: str, tmp_path: Path, repo_env: dict[str, str]) 
     assert "per class:" in result.stderr
     validate = subprocess.run([str(REPO / "utils" / "validate_data_dir.sh"), "--no-feats",
                                "--no-text", str(data)], env=repo_env, capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=600)
     assert validate.returncode == 0, validate.stderr
     assert not (data / "text").exists()
     utt2spk = read_table(data / "utt2spk")

@@ -240,7 +240,7 @@ def test_steps_train_resume_after_kill_and_extract(tmp_path, repo_env):
              str(tmp_path / "ubm"), str(ie_dir))
     job = subprocess.Popen(train, cwd=REPO, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while not (ie_dir / "1.ie").exists() and job.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(job.pid, signal.SIGTERM)  # as Ctrl-C or scancel: the runner stops its jobs
