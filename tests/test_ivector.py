@@ -141,6 +141,12 @@ def test_online_last_row_equals_utterance_ivector(small_extractor):
     torch.testing.assert_close(online[0], utterance_ivector(ex, frames[:1]), rtol=0, atol=1e-9)
     torch.testing.assert_close(online[4], utterance_ivector(ex, frames[:4 * period + 1]),
                                rtol=0, atol=1e-9)
+    # rows are computed in chunks (ROWS_PER_CHUNK = 128): the same across a chunk boundary
+    long = gaussian_frames(300, torch.zeros(DIM), torch.Generator().manual_seed(8))
+    every_frame, _ = utterance_online_ivectors(ex, long, 1, CarriedStats.zeros(ex))
+    for t in (127, 128, 200, 299):
+        torch.testing.assert_close(every_frame[t], utterance_ivector(ex, long[:t + 1]),
+                                   rtol=0, atol=1e-9)
     # frames after the last row's frame are not used, as in Kaldi
     shorter, _ = utterance_online_ivectors(ex, frames[:-1], period, CarriedStats.zeros(ex))
     assert shorter.shape[0] == 12

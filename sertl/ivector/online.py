@@ -24,7 +24,7 @@ import torch
 
 from sertl.ivector.extractor import IvectorExtractor
 
-ROWS_PER_CHUNK = 128  # i-vectors solved at once: bounds memory for long utterances
+ROWS_PER_CHUNK = 128  # rows of statistics and i-vectors at once: bounds memory
 
 
 @dataclass
@@ -54,15 +54,17 @@ def utterance_online_ivectors(ex: IvectorExtractor, frames: torch.Tensor, period
     T = frames.shape[0]
     num_rows = -(-T // period)
     used = (num_rows - 1) * period + 1  # frames after the last row's frame are never used
-    block = (torch.arange(used, device=ex.device) + period - 1) // period
-    gamma, first = ex.stats(frames[:used], block, num_rows)
+    block = (torch.arange(used) + period - 1) // period
     carried = start
     ivectors = []
     for k in range(0, num_rows, ROWS_PER_CHUNK):
-        g = carried.gamma + gamma[k:k + ROWS_PER_CHUNK].cumsum(0)
-        f = carried.first + first[k:k + ROWS_PER_CHUNK].cumsum(0)
-        ivectors.append(ex.ivectors(g, f))
-        carried = CarriedStats(g[-1], f[-1])
+        rows = min(ROWS_PER_CHUNK, num_rows - k)
+        t0, t1 = max(0, (k - 1) * period + 1), (k + rows - 1) * period + 1
+        gamma, first = ex.stats(frames[t0:t1], block[t0:t1] - k, rows)
+        gamma = carried.gamma + gamma.cumsum(0)
+        first = carried.first + first.cumsum(0)
+        ivectors.append(ex.ivectors(gamma, first))
+        carried = CarriedStats(gamma[-1], first[-1])
     return torch.cat(ivectors), carried
 
 
