@@ -8,7 +8,8 @@
 #  3. frame and phone error rates of both on the 20 held-out speakers
 #     (steps/eval_asr.sh), and the phone error rate on the TIMIT sample, whose manual
 #     phone transcription is folded to the 39-phone set, against the model's phones
-#     mapped onto that set (bench/timit39_arpabet.map).
+#     mapped onto that set (bench/timit39_arpabet.map: other phones lower-cased, AO -> aa,
+#     ZH -> sh, SIL and SPN -> sil; applied to both sides, so TIMIT's flap dx -> t).
 # Prints every score; each step is skipped when its output exists, so a rerun continues.
 # Options:
 #   --nj <n>              parallel jobs of feature extraction and alignment (default 2)

@@ -141,7 +141,7 @@ def test_tiny_model_overfits_tiny_aligned_set(tmp_path, model):
     if model:
         paths = replace(paths, ivectors=None)
     metrics = trainer(values, paths).run()
-    assert metrics["best_loss_on"] == "train"
+    assert metrics["best_score_on"] == "train/epoch_fer"
     out = paths.exp / "eval"
     common = ["--device", "cpu"] + ([] if model else ["--ivector-dir", str(paths.ivectors)])
     model_args = [str(paths.data), str(paths.exp / "final.pt")]

@@ -48,9 +48,10 @@ class TrainOptions:
     momentum: float = 0.9
     lr_schedule: Literal["constant", "exponential", "plateau"] = "exponential"
     final_lr: float = 0.0001               # exponential: lr at the last step
-    lr_decay: float = 0.5                  # plateau: factor when validation loss rises
+    lr_decay: float = 0.5                  # plateau: factor when validation stops improving
     grad_clip: float = 0.0                 # max gradient norm (0: off)
     dropout_schedule: str | None = None    # Kaldi's syntax, e.g. "0,0@0.20,0.5@0.50,0"
+    model_selection: Literal["fer", "loss"] = "fer"  # validation metric of the best epoch
     early_stopping_patience: int = 0       # epochs without improvement (0: off)
     checkpoint_every_steps: int = 0        # also checkpoint every N steps (0: epochs only)
     log_every_steps: int = 20

@@ -14,7 +14,8 @@ The experiment dir gets:
   state, metric accumulators and every process's RNG state, written atomically after
   each epoch (and every ``checkpoint_every_steps``); a restarted run resumes from it and
   repeats the uninterrupted run's batches and losses
-- ``best_model.pt``: the parameters of the epoch with the best validation loss
+- ``best_model.pt``: the parameters of the epoch with the best validation frame error
+  rate (or loss, per ``training.model_selection``)
 - ``final.pt``: the saved model (format in :mod:`sertl.models`) with the phone decoder
 - ``final_metrics.json``, ``metrics.jsonl``, ``tensorboard/``: metrics
 """
@@ -127,7 +128,7 @@ class Trainer:
                                            enabled=self.use_amp and self.amp_dtype == torch.float16)
         self.dropout = parse_dropout_schedule(self.o.dropout_schedule) \
             if self.o.dropout_schedule else None
-        self.state = {"epoch": 0, "batch": 0, "step": 0, "best_loss": float("inf"),
+        self.state = {"epoch": 0, "batch": 0, "step": 0, "best_score": float("inf"),
                       "best_epoch": 0, "bad_epochs": 0, "epoch_sums": [0.0, 0.0, 0.0],
                       "stopped": False, "train_seconds": 0.0, "train_frames": 0}
         self.ddp = (DistributedDataParallel(self.model) if workers.world > 1 else self.model)
@@ -283,7 +284,7 @@ class Trainer:
             logits = self.ddp(x)
         loss_sum = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(),
                                    ignore_index=IGNORE, reduction="sum")
-        self.scaler.scale(loss_sum * (self.w.world / global_count)).backward()
+        self.scaler.scale(loss_sum * (self.w.world / max(global_count, 1))).backward()
         if self.o.grad_clip:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.o.grad_clip)
@@ -322,10 +323,10 @@ class Trainer:
                    "train/epoch_fer": errors / max(frames, 1)}
         if self.valid is not None:
             metrics.update(self.validate())
-        current = metrics.get("valid/loss", metrics["train/epoch_loss"])
-        improved = current < s["best_loss"]
+        current = metrics[self.selection_metric()]
+        improved = current < s["best_score"]
         if improved:
-            s["best_loss"], s["best_epoch"], s["bad_epochs"] = current, s["epoch"] + 1, 0
+            s["best_score"], s["best_epoch"], s["bad_epochs"] = current, s["epoch"] + 1, 0
             if self.w.main:
                 torch.save(self.model.state_dict(), self.paths.exp / "best_model.pt")
         else:
@@ -343,6 +344,13 @@ class Trainer:
         s["batch"] = 0
         s["epoch_sums"] = [0.0, 0.0, 0.0]
         self.save_checkpoint()
+
+    def selection_metric(self) -> str:
+        """The epoch metric that picks the best model, drives early stopping and the
+        plateau schedule: the configured one on the validation speakers, or on the
+        training epoch when there are none."""
+        name = self.o.model_selection
+        return f"valid/{name}" if self.valid is not None else f"train/epoch_{name}"
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -371,8 +379,8 @@ class Trainer:
         exp = self.paths.exp
         metrics = {"epochs": self.state["epoch"], "steps": self.state["step"],
                    "best_epoch": self.state["best_epoch"],
-                   "best_loss": self.state["best_loss"],
-                   "best_loss_on": "valid" if self.valid is not None else "train",
+                   "best_score": self.state["best_score"],
+                   "best_score_on": self.selection_metric(),
                    "train_frames_per_second": self.state["train_frames"]
                    / max(self.state["train_seconds"], 1e-9),
                    "processes": self.w.world, "device": self.w.device.type}

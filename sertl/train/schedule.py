@@ -44,7 +44,7 @@ def dropout_at(points: list[tuple[float, float]], fraction: float) -> float:
 class LrSchedule:
     """``constant``; ``exponential`` from ``lr`` to ``final_lr`` over all steps (Kaldi's
     schedule); ``plateau``: multiplied by ``lr_decay`` after each epoch whose validation
-    loss did not improve (newbob)."""
+    score (``model_selection``) did not improve (newbob)."""
 
     def __init__(self, options: TrainOptions, total_steps: int):
         self.options = options
