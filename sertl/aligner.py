@@ -49,9 +49,7 @@ class AlignConfig:
 
     ``num_folds`` is the number of cross-fitted classifiers (1: a single classifier
     that realigns its own training data, which freezes the alignment; see the module
-    docstring). With ``warm_start``, each fold's classifier continues from the same fold's
-    classifier of the previous iteration (which never saw that fold's utterances
-    either), so fewer epochs per iteration suffice. ``prior_scale`` weighs the division of posteriors by the target priors
+    docstring). ``prior_scale`` weighs the division of posteriors by the target priors
     (1: hybrid scaled likelihoods, 0: plain posteriors); ``prior_floor`` bounds the
     likelihood of rare targets; ``norm_vars`` adds per-speaker variance normalisation to
     the CMVN; ``batch_utts`` is the number of utterances per Viterbi batch.
@@ -62,7 +60,6 @@ class AlignConfig:
     early on the generated corpus).
     """
     num_folds: int = 2
-    warm_start: bool = True
     norm_vars: bool = False
     prior_scale: float = 1.0
     prior_floor: float = 1e-5
@@ -235,21 +232,20 @@ def describe_skipped(skipped: dict[str, str], limit: int = 5) -> str:
 
 def train_model(topo: Topology, config: AlignConfig,
                 data: dict[str, tuple[np.ndarray, np.ndarray]], iteration: int,
-                device: torch.device, previous: AlignerModel | None = None) -> AlignerModel:
+                device: torch.device) -> AlignerModel:
     """A new model fitted to ``utt -> (features, targets)``: one classifier per fold,
-    each trained on the utterances outside its fold. With ``config.warm_start``, fold
-    f's classifier starts from fold f's classifier of the ``previous`` iteration's model
-    (which never saw fold f either), else from a random initialisation."""
+    each trained from a random initialisation on the utterances outside its fold.
+
+    (Continuing the previous iteration's classifiers instead converged more slowly on the
+    generated speech of tests/test_align.py: 73% against 77% of boundaries within 20 ms
+    after 5 iterations of 3 epochs.)
+    """
     seed = config.training.seed + 1000 * iteration
     model = AlignerModel.create(topo, config, next(iter(data.values()))[0].shape[1], seed)
     model.iteration = iteration
     model.trained = {utterance_hash(u) for u in data}
     all_targets = torch.from_numpy(np.concatenate([t for _, t in data.values()]))
     model.log_priors = log_priors(all_targets, topo.num_targets, config.prior_floor)
-    if config.warm_start and previous is not None:
-        _check_continuable(previous, model)
-        for classifier, trained in zip(model.classifiers, previous.classifiers):
-            classifier.load_state_dict(trained.state_dict())
     folds = {utt: utterance_fold(utt, config.num_folds) for utt in data}
     for fold, classifier in enumerate(model.classifiers):
         utts = [u for u in data if folds[u] != fold or config.num_folds == 1]
@@ -264,17 +260,6 @@ def train_model(topo: Topology, config: AlignConfig,
             classifier, frames, targets, training, device,
             name=f"iteration {iteration} fold {fold} ({len(utts)} utterances)"))
     return model
-
-
-def _check_continuable(previous: AlignerModel, model: AlignerModel) -> None:
-    """Raise AlignError unless ``model`` can start from ``previous``'s classifiers."""
-    same = (previous.topo == model.topo and previous.config.num_folds == model.config.num_folds
-            and previous.config.classifier == model.config.classifier
-            and previous.classifiers[0].feat_mean.shape == model.classifiers[0].feat_mean.shape)
-    if not same:
-        raise AlignError(f"cannot start iteration {model.iteration} from the model of "
-                         f"iteration {previous.iteration}: its phones, states, folds, "
-                         "classifier shape or feature dimension differ")
 
 
 def align_utterances(model: AlignerModel, feats: dict[str, np.ndarray],

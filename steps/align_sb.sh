@@ -7,9 +7,8 @@
 # and what keeps it stable).
 # With <src-dir>/final.mdl it only aligns. Otherwise it first trains that model in
 # <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its voiced
-# frames (<src-dir>/ali_0); iteration x = 1..num-iters trains cross-fitted classifiers
-# (anew, or continuing those of x-1) on the alignment of iteration x-1 (<src-dir>/x.mdl)
-# and realigns with them
+# frames (<src-dir>/ali_0); iteration x = 1..num-iters trains new cross-fitted
+# classifiers on the alignment of iteration x-1 (<src-dir>/x.mdl) and realigns with them
 # (<src-dir>/ali_x; the last iteration realigns straight into <ali-dir>). A killed run
 # goes on from the last finished iteration. <src-dir> and <ali-dir> may be the same.
 # Writes to <ali-dir>: ali.JOB.ark + ali.scp (int32 target per frame: phone x state),
@@ -85,10 +84,8 @@ if [ ! -f "$srcdir/final.mdl" ]; then
   fi
   for x in $(seq "$num_iters"); do
     if [ ! -f "$srcdir/$x.mdl" ]; then
-      previous_opt=()
-      [ "$x" -gt 1 ] && previous_opt=(--previous "$srcdir/$((x - 1)).mdl")
       echo "$0: iteration $x: training $srcdir/$x.mdl" >&2
-      $cmd "$srcdir/log/train.$x.log" python -m sertl.bin.train_aligner "${previous_opt[@]}" \
+      $cmd "$srcdir/log/train.$x.log" python -m sertl.bin.train_aligner \
         --num-states "$num_states" "${config_opt[@]}" --iteration "$x" "${device_opt[@]}" \
         "$data" "$lang" "$srcdir/ali_$((x - 1))/ali.scp" "$srcdir/$x.mdl"
     fi

@@ -263,10 +263,9 @@ def test_flat_start_training_converges_to_the_true_boundaries(corpus: Path, one_
                                   config.frame_offset)])
 
     history = [boundaries()]
-    model = None
     for iteration in range(1, 6):
         data = {u: (feats[u], graphs[u].targets[paths[u]]) for u in feats}
-        model = train_model(topo, config, data, iteration, torch.device("cpu"), model)
+        model = train_model(topo, config, data, iteration, torch.device("cpu"))
         found, failed = align_utterances(model, feats, graphs, torch.device("cpu"))
         assert not failed
         paths = {u: a.states for u, a in found.items()}

@@ -2,17 +2,15 @@
 
 Usage: python -m sertl.bin.train_aligner [options] <data-dir> <lang-dir> <ali-scp> <out-model>
   --config FILE       aligner YAML config (default: built-in defaults)
-  --previous FILE     the previous iteration's model, to start from (config warm_start)
   --num-states N      HMM states per phone (default 3)
   --iteration K       iteration number: stored in the model, seeds the initialisation and
                       the frame order, named in the log lines
   --device DEV        torch device (default: cuda when available)
 
 <ali-scp> holds per utterance the int32 target of every frame (from align_flat_start or
-align_frames). With num_folds = k in the config, k classifiers are trained, classifier f
-on the utterances outside fold f (from a random initialisation, or from fold f's
-classifier of --previous), so that every training utterance can be realigned by a
-classifier that has never seen it (see sertl.aligner). The target priors are those of the whole alignment. The log ends with the
+align_frames). With num_folds = k in the config, k classifiers are trained from a random
+initialisation, classifier f on the utterances outside fold f, so that every training
+utterance can be realigned by a classifier that has never seen it (see sertl.aligner). The target priors are those of the whole alignment. The log ends with the
 line "iteration K: loss L, frame accuracy A% ..." (averages over the folds).
 """
 from __future__ import annotations
@@ -26,8 +24,7 @@ import kaldi_io
 import numpy as np
 
 from sertl.align import AlignError
-from sertl.aligner import (AlignConfig, AlignerModel, lang_topology, load_align_config,
-                           train_model)
+from sertl.aligner import AlignConfig, lang_topology, load_align_config, train_model
 from sertl.config import ConfigError
 from sertl.data import FeatureReader, LoadOptions
 from sertl.frame_classifier import NonFiniteLoss
@@ -64,7 +61,6 @@ def _training_data(data_dir: Path, ali_scp: Path, config: AlignConfig, num_targe
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--config", type=Path)
-    parser.add_argument("--previous", type=Path)
     parser.add_argument("--num-states", type=int, default=3)
     parser.add_argument("--iteration", type=int, default=1)
     add_device_option(parser)
@@ -81,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         data = _training_data(args.data_dir, args.ali_scp, config, topo.num_targets)
         logging.info("iteration %d: %d utterances, %d targets, %d folds, on %s",
                      args.iteration, len(data), topo.num_targets, config.num_folds, device)
-        previous = AlignerModel.load(args.previous) if args.previous else None
-        model = train_model(topo, config, data, args.iteration, device, previous)
+        model = train_model(topo, config, data, args.iteration, device)
         model.save(args.out_model)
     except (AlignError, ConfigError, LangError, NonFiniteLoss, TableError, KeyError,
             OSError) as e:
