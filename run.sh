@@ -43,27 +43,7 @@ fi
 
 if stage_begin 1 "features: MFCC, MFCC hires, fbank, CMVN and VAD"; then
   for part in asr ser; do
-    for name in mfcc hires fbank; do
-      rm -rf data/${part}_$name  # a redone stage starts from the prepared data dir
-      utils/copy_data_dir.sh data/$part data/${part}_$name
-    done
-    steps/make_mfcc.sh --nj "$nj" --cmd "$train_cmd" --mfcc-config conf/mfcc.conf \
-      data/${part}_mfcc exp/make_mfcc/$part mfcc
-    steps/make_mfcc.sh --nj "$nj" --cmd "$train_cmd" --mfcc-config conf/mfcc_hires.conf \
-      data/${part}_hires exp/make_hires/$part hires
-    steps/make_fbank.sh --nj "$nj" --cmd "$train_cmd" --fbank-config conf/fbank.conf \
-      data/${part}_fbank exp/make_fbank/$part fbank
-    for name in mfcc hires fbank; do
-      steps/compute_cmvn_stats.sh data/${part}_$name exp/make_$name/$part $name
-    done
-    # Energy VAD on column 0 (log-energy) of the 13-dim MFCCs; all three feature sets
-    # share the framing (25 ms / 10 ms, snip-edges), so the decisions apply to each.
-    steps/compute_vad_decision.sh --nj "$nj" --cmd "$train_cmd" data/${part}_mfcc \
-      exp/make_vad/$part vad
-    for name in mfcc hires fbank; do
-      [ $name = mfcc ] || cp data/${part}_mfcc/vad.scp data/${part}_$name/vad.scp
-      utils/validate_data_dir.sh data/${part}_$name
-    done
+    steps/make_feature_sets.sh --nj "$nj" --cmd "$train_cmd" data/$part exp .
   done
   stage_end 1
 fi
@@ -71,8 +51,10 @@ fi
 if stage_begin 2 "i-vectors: UBM and extractor on the ASR part, online i-vectors"; then
   steps/train_diag_ubm.sh --nj "$nj" --cmd "$train_cmd" --num-iters 3 --num-frames 100000 \
     data/asr_hires 64 exp/ivector/ubm
+  # Kaldi's --gaussian-min-count 100 (of posteriors scaled by 0.1) would leave all but a
+  # few of the 64 Gaussians un-updated on these 13 minutes of speech.
   steps/train_ivector_extractor.sh --nj "$nj" --cmd "$train_cmd" --ivector-dim 100 \
-    --num-iters 3 data/asr_hires exp/ivector/ubm exp/ivector/extractor
+    --num-iters 3 --gaussian-min-count 10 data/asr_hires exp/ivector/ubm exp/ivector/extractor
   for part in asr ser; do
     steps/extract_ivectors_online.sh --nj "$nj" --cmd "$train_cmd" \
       data/${part}_hires exp/ivector/extractor exp/ivector/online_$part
