@@ -10,7 +10,7 @@ Writes, the same bytes for the same seed:
   <corpus-dir>/phones.ctm            ground-truth phone alignment (utt 1 start dur phone)
   <corpus-dir>/lexicon.txt           WORD ph1 ph2 ... for every transcript word
   <data-dir>/{asr,ser}/              Kaldi data dirs: wav.scp text utt2spk spk2utt
-                                     spk2gender utt2emo
+                                     spk2gender utt2emo utt2fold
 ASR speakers read template sentences, mostly neutral; SER speakers each say one set of
 hand-written sentences in all four emotions. Speakers are eSpeak voice variants with
 their own pitch, rate and range; emotions are prosody relative to the speaker, with
@@ -411,7 +411,8 @@ def check_writable(directory: Path) -> None:
 
 
 def write_data_dir(data_dir: Path, utts: list[Utterance], wav_dir: Path) -> None:
-    """Kaldi data dir (wav.scp text utt2spk spk2utt spk2gender utt2emo) for ``utts``."""
+    """Kaldi data dir (wav.scp text utt2spk spk2utt spk2gender utt2emo utt2fold) for
+    ``utts``; the folds are leave-one-speaker-out (fold = speaker id)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     spk2utt: dict[str, list[str]] = {}
     for u in utts:
@@ -423,6 +424,7 @@ def write_data_dir(data_dir: Path, utts: list[Utterance], wav_dir: Path) -> None
     write_table(data_dir / "spk2utt", {s: " ".join(c_sorted(v)) for s, v in spk2utt.items()})
     write_table(data_dir / "spk2gender", {u.speaker.id: u.speaker.gender for u in utts})
     write_table(data_dir / "utt2emo", {u.id: u.emotion for u in utts})
+    write_table(data_dir / "utt2fold", {u.id: u.speaker.id for u in utts})
 
 
 def make_corpus(args: argparse.Namespace) -> None:

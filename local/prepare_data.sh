@@ -6,6 +6,7 @@
 #   <corpus-dir>/phones.ctm           ground-truth phone alignment (utt 1 start dur phone)
 #   <corpus-dir>/lexicon.txt          WORD ph1 ph2 ... (eSpeak phone mnemonics)
 #   <data-dir>/asr, <data-dir>/ser    wav.scp text utt2spk spk2utt spk2gender utt2emo
+#                                     utt2fold (leave-one-speaker-out: fold = speaker)
 # ASR and SER speakers are disjoint; every SER speaker says the same sentences in each
 # of the emotions neutral, happy, angry and sad.
 # Options:

@@ -18,7 +18,7 @@ from sertl.io import c_sorted, read_table
 
 TINY = ["--num-asr-speakers", "2", "--num-ser-speakers", "2", "--asr-utts-per-speaker", "2",
         "--ser-sentences-per-emotion", "2"]
-DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "spk2gender", "utt2emo")
+DATA_FILES = ("wav.scp", "text", "utt2spk", "spk2utt", "spk2gender", "utt2emo", "utt2fold")
 
 
 def load_make_corpus():
@@ -95,6 +95,7 @@ def test_data_dirs_sorted_and_consistent(corpora, part):
     assert set(tables["utt2emo"].values()) <= set(mc.EMOTIONS)
     for utt, spk in tables["utt2spk"].items():
         assert re.fullmatch(rf"{spk}_{tables['utt2emo'][utt]}_\d{{3}}", utt)
+        assert tables["utt2fold"][utt] == spk
         assert re.fullmatch(r"[A-Z]+( [A-Z]+)*", tables["text"][utt])
         path = Path(tables["wav.scp"][utt])
         assert path.is_absolute() and path == corpora / f"a/corpus/wav/{spk}/{utt}.wav"
