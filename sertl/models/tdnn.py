@@ -216,9 +216,11 @@ class Tdnn(AcousticModel):
         return l2_groups(self, l2)
 
     def after_optimizer_step(self, step: int) -> None:
-        """Apply the semi-orthogonal constraint every ``orthonormal_period`` steps."""
+        """Apply the semi-orthogonal constraint every ``orthonormal_period`` steps to the
+        weights being trained (frozen ones, requires_grad off, keep their values)."""
         period = self.config.orthonormal_period
         if period and step % period == 0:
             for layer in self.layers.values():
                 for weight in getattr(layer, "constrained", list)():
-                    constrain_semi_orthogonal(weight)
+                    if weight.requires_grad:
+                        constrain_semi_orthogonal(weight)

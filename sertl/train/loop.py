@@ -1,5 +1,10 @@
 """Frame-level cross-entropy training of an acoustic model on alignment targets.
 
+:class:`Trainer` is the loop; a subclass trains another network on other frame targets
+by supplying its data (``_load_data``: ``self.train``, ``self.valid``, ``self.valid_spk``
+and, for a weighted loss, ``self.class_weights``), its network (``_build_model``) and its
+final output (``_save_final``); SER fine-tuning (:mod:`sertl.ser.train`) does.
+
 One process, or several under ``torchrun`` (DDP: NCCL on GPUs, gloo on CPU). Every
 process builds the same global batch of ``batch_size`` chunks and trains on its share
 (chunks rank, rank + world, ...); the loss is normalised by the scored frames of the
@@ -102,14 +107,19 @@ class Paths:
 class Trainer:
     """Training state and the loop; see the module docstring."""
 
+    class_weights: torch.Tensor | None = None   # per-target cross-entropy weights
+
     def __init__(self, config: AsrConfig, model_config: ModelConfig, paths: Paths,
                  workers: Workers):
         self.config, self.model_config, self.paths, self.w = config, model_config, paths, workers
         self.o = config.training
         torch.manual_seed(self.o.seed)
-        self.ali = AlignmentDir.load(paths.ali)
         self._load_data()
-        self.model = build_model(model_config, len(self.ali.targets)).to(workers.device)
+        if config.data.features_on_gpu and workers.device.type == "cuda":
+            for store in (self.train, self.valid):
+                if store is not None:
+                    store.to(workers.device)
+        self.model = self._build_model().to(workers.device)
         self._check_dims()
         set_batchnorm_sync(self.model, self.o.sync_batchnorm)
         torch.manual_seed(self.o.seed + 1000 * workers.rank)  # dropout masks per process
@@ -134,7 +144,9 @@ class Trainer:
         self.ddp = (DistributedDataParallel(self.model) if workers.world > 1 else self.model)
 
     def _load_data(self) -> None:
+        """The alignment dir, training and validation frames with their targets."""
         d = self.config.data
+        self.ali = AlignmentDir.load(self.paths.ali)
         reader = FeatureReader(self.paths.data, LoadOptions(d.apply_cmvn, d.norm_vars))
         utt2spk = {u: reader.utt2spk[u] for u in reader.utterances()}
         train_utts, valid_utts, self.valid_spk = split_by_speaker(
@@ -145,10 +157,10 @@ class Trainer:
         self.valid = (FrameStore.load(reader, self.ali, valid_utts, ivectors,
                                       d.max_length_mismatch, "validation set")
                       if valid_utts else None)
-        if d.features_on_gpu and self.w.device.type == "cuda":
-            for store in (self.train, self.valid):
-                if store is not None:
-                    store.to(self.w.device)
+
+    def _build_model(self) -> AcousticModel:
+        """A fresh network with one output per alignment target."""
+        return build_model(self.model_config, len(self.ali.targets))
 
     def _check_dims(self) -> None:
         feat_dim = self.train.feats.shape[1]
@@ -283,7 +295,8 @@ class Trainer:
         with amp:
             logits = self.ddp(x)
         loss_sum = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(),
-                                   ignore_index=IGNORE, reduction="sum")
+                                   weight=self.class_weights, ignore_index=IGNORE,
+                                   reduction="sum")
         self.scaler.scale(loss_sum * (self.w.world / max(global_count, 1))).backward()
         if self.o.grad_clip:
             self.scaler.unscale_(self.optimizer)
@@ -366,8 +379,8 @@ class Trainer:
             logits = self.model(x).float()
             scored = y != IGNORE
             sums += torch.stack([
-                F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE,
-                                reduction="sum"),
+                F.cross_entropy(logits.flatten(0, 1), y.flatten(), weight=self.class_weights,
+                                ignore_index=IGNORE, reduction="sum"),
                 ((logits.argmax(-1) != y) & scored).sum().float(),
                 scored.sum().float()]).double().cpu()
         self.model.train()
@@ -375,7 +388,7 @@ class Trainer:
         return {"valid/loss": loss / max(frames, 1), "valid/fer": errors / max(frames, 1)}
 
     def _finish(self) -> dict:
-        """Write final.pt (best epoch's parameters + phone decoder) and final_metrics.json."""
+        """Write final.pt (best epoch's parameters) and final_metrics.json."""
         exp = self.paths.exp
         metrics = {"epochs": self.state["epoch"], "steps": self.state["step"],
                    "best_epoch": self.state["best_epoch"],
@@ -388,13 +401,17 @@ class Trainer:
         if self.valid is not None:
             metrics.update(self.validate())
         if self.w.main:
-            save_model(exp / "final.pt", self.model, self.input_description(),
-                       self.ali.targets, self.estimate_decoder().to_dict())
+            self._save_final()
             with open(exp / "final_metrics.json", "w", encoding="utf-8") as f:
                 json.dump(metrics, f, indent=1)
             print(f"wrote {exp}/final.pt; " + json.dumps(metrics), flush=True)
         self.w.barrier()
         return metrics
+
+    def _save_final(self) -> None:
+        """Write final.pt: the acoustic model with its phone decoder (main process)."""
+        save_model(self.paths.exp / "final.pt", self.model, self.input_description(),
+                   self.ali.targets, self.estimate_decoder().to_dict())
 
     def input_description(self) -> dict:
         d = self.config.data

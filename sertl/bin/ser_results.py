@@ -1,0 +1,199 @@
+"""Cross-validation results of a SER experiment, and the table of several experiments.
+
+Usage: python -m sertl.bin.ser_results [--command CMD] results [--rule RULE] <exp-dir>
+       python -m sertl.bin.ser_results [--command CMD] ablations <out.md> <exp-dir>...
+
+results: <exp-dir> is a steps/eval_ser.sh dir: its ``folds`` file lists the folds and
+fold_<f>/test/scores_<rule>.txt their scores (every fold must have them). Writes to
+<exp-dir>: results.json (per fold, mean and standard deviation over folds, and pooled
+over folds, for every rule), results.md (tables for RULE, by default the aggregation of
+<exp-dir>/config.yaml, and the other rules' means), confusion.txt and confusion.png
+(pooled over folds, for RULE). CMD is the command line to record (default: this one).
+
+ablations: one markdown table, a row per <exp-dir> (its results.json), of UA, WA and
+macro-F1 mean and standard deviation for its rule, plus pooled UA.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from sertl.config import ConfigError
+from sertl.io import TableError, atomic_open, read_table
+from sertl.ser.aggregate import RULES
+from sertl.ser.config import load_ser_config
+from sertl.ser.metrics import (compute_metrics, format_confusion, plot_confusion,
+                               pool_scores, read_scores, summarize_folds)
+
+STD_NOTE = "sample standard deviation over folds (n - 1)"
+UA_NOTE = ("UA and macro-F1 average over the classes present in each fold's test set; "
+           "a class absent from a fold has no recall there")
+
+
+def percent(value: float | None) -> str:
+    """A fraction as a percentage with one decimal; ``-`` for None."""
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def mean_pm_std(entry: dict) -> str:
+    """``mean ± std`` in percent (the mean alone when there is no std)."""
+    if entry["std"] is None:
+        return percent(entry["mean"])
+    return f"{percent(entry['mean'])} ± {percent(entry['std'])}"
+
+
+def rule_results(exp_dir: Path, folds: Sequence[str], rule: str) -> dict:
+    """Per-fold, summary and pooled metrics of one rule."""
+    tables = {}
+    for fold in folds:
+        path = exp_dir / f"fold_{fold}" / "test" / f"scores_{rule}.txt"
+        if not path.is_file():
+            raise ValueError(f"fold '{fold}' has not been scored: no {path}")
+        tables[fold] = read_scores(path)
+    per_fold = {fold: compute_metrics(table) for fold, table in tables.items()}
+    return {"per_fold": per_fold, "summary": summarize_folds(list(per_fold.values())),
+            "pooled": compute_metrics(pool_scores(list(tables.values())))}
+
+
+def collect_results(exp_dir: Path, rule: str, command: str) -> dict:
+    """Everything results.json holds, from the scores of every fold and rule."""
+    folds = list(read_table(exp_dir / "folds"))
+    rules = {r: rule_results(exp_dir, folds, r) for r in RULES}
+    pooled = rules[rule]["pooled"]
+    return {"rule": rule, "classes": list(pooled["per_class_recall"]), "folds": folds,
+            "std": STD_NOTE, "command": command, "rules": rules}
+
+
+def fold_table(results: dict) -> list[str]:
+    """Markdown rows: one per fold, mean ± std, pooled; AUROC for two classes."""
+    binary = len(results["classes"]) == 2
+    names = ["ua", "wa", "macro_f1"] + (["auroc"] if binary else [])
+    header = "| fold | utterances | UA % | WA % | macro-F1 % |"
+    lines = [header + (" AUROC % |" if binary else ""), "|" + "---|" * (len(names) + 2)]
+    chosen = results["rules"][results["rule"]]
+    for fold, m in chosen["per_fold"].items():
+        lines.append(f"| {fold} | {m['utterances']} | "
+                     + " | ".join(percent(m[n]) for n in names) + " |")
+    lines.append("| mean ± std | | "
+                 + " | ".join(mean_pm_std(chosen["summary"][n]) for n in names) + " |")
+    pooled = chosen["pooled"]
+    lines.append(f"| pooled | {pooled['utterances']} | "
+                 + " | ".join(percent(pooled[n]) for n in names) + " |")
+    return lines
+
+
+def rules_table(results: dict) -> list[str]:
+    """Markdown rows: mean ± std of UA, WA, macro-F1 and pooled UA per rule."""
+    lines = ["| rule | UA % | WA % | macro-F1 % | pooled UA % |", "|---|---|---|---|---|"]
+    for rule, r in results["rules"].items():
+        mark = " (reported)" if rule == results["rule"] else ""
+        lines.append(f"| {rule}{mark} | " + " | ".join(
+            mean_pm_std(r["summary"][n]) for n in ("ua", "wa", "macro_f1"))
+            + f" | {percent(r['pooled']['ua'])} |")
+    return lines
+
+
+def class_table(results: dict) -> list[str]:
+    """Markdown rows: per-class recall, mean ± std over the folds holding the class."""
+    chosen = results["rules"][results["rule"]]
+    lines = ["| class | folds with it | recall % (mean ± std) | pooled recall % |",
+             "|---|---|---|---|"]
+    for cls in results["classes"]:
+        entry = chosen["summary"]["per_class_recall"][cls]
+        lines.append(f"| {cls} | {entry['folds']} | {mean_pm_std(entry)} | "
+                     f"{percent(chosen['pooled']['per_class_recall'][cls])} |")
+    return lines
+
+
+def results_markdown(exp_dir: Path, results: dict, confusion_text: str) -> str:
+    """The text of results.md."""
+    rule = results["rule"]
+    parts = [
+        f"# SER cross-validation: {exp_dir}", "",
+        f"Command: `{results['command']}`", "",
+        f"{len(results['folds'])} folds; aggregation rule: {rule}. "
+        f"± is the {results['std']}. {UA_NOTE}.", "",
+        f"## Per fold ({rule})", "", *fold_table(results), "",
+        "## Aggregation rules (mean ± std over folds)", "", *rules_table(results), "",
+        f"## Per-class recall ({rule})", "", *class_table(results), "",
+        f"## Confusion matrix ({rule}, pooled over folds; rows: reference)", "",
+        "```", confusion_text.rstrip("\n"), "```", "",
+        "Also in confusion.txt and confusion.png.", "",
+    ]
+    return "\n".join(parts)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a killed run leaves no half table)."""
+    with atomic_open(path, encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_results(exp_dir: Path, results: dict) -> None:
+    """results.json, results.md, confusion.txt and confusion.png in ``exp_dir``."""
+    pooled = results["rules"][results["rule"]]["pooled"]
+    confusion_text = format_confusion(pooled["confusion"], results["classes"])
+    write_text(exp_dir / "results.json", json.dumps(results, indent=1) + "\n")
+    write_text(exp_dir / "confusion.txt", confusion_text)
+    plot_confusion(pooled["confusion"], results["classes"], exp_dir / "confusion.png",
+                   f"{exp_dir.name}: {results['rule']}")
+    write_text(exp_dir / "results.md", results_markdown(exp_dir, results, confusion_text))
+
+
+def ablations_markdown(exp_dirs: Sequence[Path], command: str) -> str:
+    """The text of an ablation table: one row per experiment's results.json."""
+    lines = ["# SER ablations", "", f"Command: `{command}`", "",
+             f"Mean ± {STD_NOTE}; pooled: over all folds' utterances.", "",
+             "| experiment | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |",
+             "|---|---|---|---|---|---|---|"]
+    for exp_dir in exp_dirs:
+        path = exp_dir / "results.json"
+        if not path.is_file():
+            raise ValueError(f"{path}: missing (has steps/eval_ser.sh finished?)")
+        results = json.loads(path.read_text(encoding="utf-8"))
+        chosen = results["rules"][results["rule"]]
+        lines.append(f"| {exp_dir.name} | {results['rule']} | {len(results['folds'])} | "
+                     + " | ".join(mean_pm_std(chosen["summary"][n])
+                                  for n in ("ua", "wa", "macro_f1"))
+                     + f" | {percent(chosen['pooled']['ua'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def configured_rule(exp_dir: Path) -> str:
+    """The aggregation rule of ``<exp_dir>/config.yaml``."""
+    return load_ser_config(exp_dir / "config.yaml").aggregation
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--command", default="python -m sertl.bin.ser_results "
+                        + shlex.join(argv), help="command line to record")
+    tools = parser.add_subparsers(dest="tool", required=True)
+    results = tools.add_parser("results", help="results of one eval_ser.sh dir")
+    results.add_argument("--rule", choices=RULES, help="default: the config's aggregation")
+    results.add_argument("exp_dir", type=Path)
+    ablations = tools.add_parser("ablations", help="one table of several experiments")
+    ablations.add_argument("out", type=Path)
+    ablations.add_argument("exp_dirs", type=Path, nargs="+")
+    args = parser.parse_args(argv)
+    try:
+        if args.tool == "results":
+            rule = args.rule or configured_rule(args.exp_dir)
+            write_results(args.exp_dir, collect_results(args.exp_dir, rule, args.command))
+            print(f"ser_results: wrote {args.exp_dir}/results.md", file=sys.stderr)
+        else:
+            write_text(args.out, ablations_markdown(args.exp_dirs, args.command))
+            print(f"ser_results: wrote {args.out}", file=sys.stderr)
+    except (ConfigError, TableError, OSError, ValueError) as e:
+        print(f"ser_results: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Usage: steps/train_ser.sh [options] <data-dir> <pretrained-exp|none> <exp-dir>
+# Fine-tunes the acoustic model of <pretrained-exp> (its final.pt, from steps/train_asr.sh)
+# for speech emotion recognition, as the --config YAML says: the network cut at a named
+# layer, its first layers frozen, a new classifier trained on frames that carry their
+# utterance's label (utt2emo of <data-dir>; unvoiced frames "sil" with a silence class),
+# holding out the config's number of <data-dir>'s speakers for validation. <pretrained-exp>
+# may also be an exp dir of this step (fine-tuning again, e.g. cross-lingual transfer);
+# "none" trains the config's model section from scratch (the baseline).
+# <exp-dir> gets config.yaml, valid_spk, checkpoint.pt, final.pt, final_metrics.json,
+# metrics.jsonl, tensorboard/ and log/train.log. A rerun resumes from checkpoint.pt;
+# with final.pt present it does nothing.
+# Options:
+#   --config <file>        fine-tuning YAML (default conf/ser/tdnn_bottleneck.yaml)
+#   --ivector-dir <dir>    online i-vectors of <data-dir>, for a model that takes them
+#   --nj-train <n>         data-parallel processes (GPUs, or CPU processes with gloo);
+#                          more than 1 runs under torchrun (default 1)
+#   --num-threads <n>      CPU threads per process (default 1)
+#   --use-gpu <auto|true|false>  train on the GPU(s): auto = if available (default auto)
+#   --torchrun-opts <opts> torchrun options replacing --standalone, for several nodes
+#   --cmd <cmd>            job runner (default run.py)
+set -euo pipefail
+config=conf/ser/tdnn_bottleneck.yaml
+ivector_dir=
+nj_train=1
+num_threads=1
+use_gpu=auto
+torchrun_opts=
+cmd=run.py
+. utils/parse_options.sh
+[ $# -eq 3 ] || { echo "$help_message" >&2; exit 1; }
+data=$1
+pretrained=$2
+dir=$3
+for f in "$config" "$data/feats.scp" "$data/utt2emo"; do
+  [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
+done
+[ "$pretrained" = none ] || [ -f "$pretrained/final.pt" ] || \
+  { echo "$0: no $pretrained/final.pt (give an exp dir of steps/train_asr.sh, or none)" >&2; exit 1; }
+[ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
+  { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
+case $use_gpu in
+  auto) device_opts=(); gpu_opts=() ;;
+  true) device_opts=(--device cuda); gpu_opts=(--gpu "$nj_train") ;;
+  false) device_opts=(--device cpu); gpu_opts=() ;;
+  *) echo "$0: --use-gpu must be auto, true or false" >&2; exit 1 ;;
+esac
+ivector_opts=()
+[ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
+mkdir -p "$dir/log"
+
+if [ ! -f "$dir/final.pt" ]; then
+  if [ "$nj_train" -gt 1 ] || [ -n "$torchrun_opts" ]; then
+    launcher="torchrun ${torchrun_opts:---standalone} --nproc-per-node $nj_train -m"
+  else
+    launcher="python -m"
+  fi
+  echo "$0: training $dir ($config, from $pretrained), log in $dir/log/train.log" >&2
+  $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$dir/log/train.log" \
+    $launcher sertl.bin.train_ser --config "$config" "${ivector_opts[@]}" \
+      "${device_opts[@]}" "$data" "$pretrained" "$dir"
+fi
+echo "$0: done: $dir/final.pt; $(tr -d "\n " < "$dir/final_metrics.json")" >&2
