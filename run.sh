@@ -17,6 +17,10 @@
 #      i-vectors of both parts (exp/ivector/online_{asr,ser})
 #   3  lang dir from the corpus lexicon; forced alignment of the ASR part (exp/mono_ali)
 #   4  ASR pretraining of a small TDNN-F (conf/asr/tdnn_small.yaml) -> exp/tdnn_small
+#   5  SER fine-tuning of its tdnn12 bottleneck on all SER speakers
+#      (conf/ser/tdnn_bottleneck.yaml) -> exp/ser_tdnn_small
+#   6  SER evaluation, leave-one-speaker-out: transfer (tdnn_bottleneck.yaml) against
+#      the same network from scratch (tdnn_scratch.yaml) -> exp/ser_cv/ablations.md
 # Completed stages are skipped on a rerun (markers in exp/stages), so after a crash
 # ./run.sh continues where it stopped. Logs are under exp/.
 set -euo pipefail
@@ -75,6 +79,19 @@ if stage_begin 4 "ASR pretraining: small TDNN-F on the alignments, with i-vector
   stage_end 4
 fi
 
+if stage_begin 5 "SER fine-tuning: the small TDNN-F's tdnn12 bottleneck on all SER speakers"; then
+  steps/train_ser.sh --cmd "$train_cmd" --config conf/ser/tdnn_bottleneck.yaml \
+    --ivector-dir exp/ivector/online_ser data/ser_hires exp/tdnn_small exp/ser_tdnn_small
+  stage_end 5
+fi
+
+if stage_begin 6 "SER evaluation: leave-one-speaker-out, transfer vs scratch"; then
+  steps/run_ser_ablations.sh --cmd "$train_cmd" --nj "$nj" --ivector-dir exp/ivector/online_ser \
+    data/ser_hires exp/tdnn_small exp/ser_cv conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_scratch.yaml
+  stage_end 6
+fi
+
 echo "$0: done in $(( $(date +%s) - start_time )) s. Corpus: $corpus_dir;" \
      "data dirs: data/{asr,ser}{,_mfcc,_hires,_fbank}; features: mfcc/, hires/, fbank/, vad/;" \
-     "i-vectors: exp/ivector; alignments: exp/mono_ali; ASR model: exp/tdnn_small; logs: exp/" >&2
+     "i-vectors: exp/ivector; alignments: exp/mono_ali; ASR model: exp/tdnn_small;" \
+     "SER model: exp/ser_tdnn_small; SER results: exp/ser_cv/ablations.md; logs: exp/" >&2

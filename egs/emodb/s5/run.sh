@@ -18,7 +18,8 @@
 #                             frozen layers: conf/ser/tdnn_*.yaml)
 #   --label-map <file>        (default conf/labels.yaml: all 7 emotions)
 #   --stage <n> --stop-stage <n> --force <bool>  (see utils/stage_control.sh)
-#   --nj <n>                  parallel jobs (default 4)
+#   --nj <n>                  parallel jobs of feature extraction, and folds trained at
+#                             the same time (default 4)
 # Stages:
 #   0  data prep: data/emodb (utt2emo, utt2fold = speaker)
 #   1  features: data/emodb_{mfcc,hires,fbank} with CMVN stats and VAD
@@ -68,7 +69,7 @@ fi
 
 if stage_begin 3 "leave-one-speaker-out cross-validation: $confs"; then
   # shellcheck disable=SC2086  # $confs is a list of files
-  steps/run_ser_ablations.sh --cmd "$train_cmd" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+  steps/run_ser_ablations.sh --cmd "$train_cmd" --nj "$nj" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
     data/emodb_$feature_set "$pretrained_exp" exp/ser $confs
   stage_end 3
 fi

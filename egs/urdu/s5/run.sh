@@ -19,7 +19,8 @@
 #                             pretrained model, conf/ser/tdnn_bottleneck.yaml)
 #   --num-folds <n>           speaker-independent folds; 0: leave-one-speaker-out (default 5)
 #   --stage <n> --stop-stage <n> --force <bool>  (see utils/stage_control.sh)
-#   --nj <n>                  parallel jobs (default 4)
+#   --nj <n>                  parallel jobs of feature extraction, and folds trained at
+#                             the same time (default 4)
 # Stages:
 #   0  data prep: data/urdu (utt2emo, utt2fold 1..num-folds)
 #   1  features: data/urdu_{mfcc,hires,fbank} with CMVN stats and VAD
@@ -76,7 +77,7 @@ fi
 
 if stage_begin 3 "cross-validation (folds of utt2fold): $confs"; then
   # shellcheck disable=SC2086  # $confs is a list of files
-  steps/run_ser_ablations.sh --cmd "$train_cmd" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+  steps/run_ser_ablations.sh --cmd "$train_cmd" --nj "$nj" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
     data/urdu_$feature_set "$pretrained_exp" exp/ser $confs
   stage_end 3
 fi
@@ -88,7 +89,7 @@ if [ -n "$emodb_data" ]; then
     stage_end 4
   fi
   if stage_begin 5 "cross-lingual: cross-validation on URDU from exp/emodb_transfer"; then
-    steps/run_ser_ablations.sh --cmd "$train_cmd" data/urdu_$feature_set \
+    steps/run_ser_ablations.sh --cmd "$train_cmd" --nj "$nj" data/urdu_$feature_set \
       exp/emodb_transfer exp/ser_crosslingual "$transfer_conf"
     stage_end 5
   fi
