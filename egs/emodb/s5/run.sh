@@ -46,7 +46,7 @@ nj=4
 if [ -z "$confs" ]; then
   confs=conf/ser/tdnn_scratch.yaml
   [ "$pretrained_exp" = none ] || \
-    confs="$confs conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_freeze6.yaml conf/ser/tdnn_freeze_all.yaml"
+    confs="$confs conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_freeze6.yaml conf/ser/tdnn_frozen.yaml"
 fi
 ivector_dir=
 [ -z "$ivector_extractor" ] || ivector_dir=exp/ivector/online_emodb
