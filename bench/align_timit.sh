@@ -3,10 +3,12 @@
 # Alignment accuracy against hand-made phone boundaries (issue 4). Trains the aligner of
 # steps/align_sb.sh from a flat start on speechocean762's train set (its ARPAbet lexicon,
 # stress removed) plus the TIMIT utterances, whose transcripts are their .PHN phones folded
-# to the 39-phone set and mapped to ARPAbet (bench/timit39-arpabet.map; the flap dx becomes
+# to the 39-phone set, each pronounced as the ARPAbet phone that bench/timit39-arpabet.map
+# (ARPAbet -> TIMIT-39, shared with bench/asr_accuracy.sh) folds onto it (the flap dx as
 # D), then scores the TIMIT utterances' ali.ctm against the .PHN boundaries with
-# bench/alignment_boundaries.py (both sides in the 39-phone set). Features: 40-dim MFCC
-# hires with per-speaker CMVN; energy VAD from 13-dim MFCCs, as the default recipe.
+# bench/alignment_boundaries.py, that map folding both sides to the 39-phone set.
+# Features: 40-dim MFCC hires with per-speaker CMVN; energy VAD from 13-dim MFCCs, as the
+# default recipe.
 # Run from the repository root; every step is skipped when its output exists. e.g.:
 #   bench/align_timit.sh ../shared/corpora/speechocean762 ../shared/corpora/timit_sample \
 #     /tmp/align_timit
@@ -41,12 +43,15 @@ fi
 
 if [ ! -f "$work/lang/phones.txt" ]; then
   # speechocean762's dict plus one word per TIMIT phone (lower case, unlike its words),
-  # pronounced as the ARPAbet phone of the map. The stress-free phones join their groups
-  # in nonsilence_phones.txt, so that prepare_lang accepts them before removing stress.
+  # pronounced as the ARPAbet phone of the same name (dx: the one the map folds it to).
+  # The stress-free phones join their groups in nonsilence_phones.txt, so that
+  # prepare_lang accepts them before removing stress.
   python -m sertl.bin.prepare_dict speechocean "$speechocean" "$work/dict_speechocean"
   mkdir -p "$work/dict"
   cp "$work/dict_speechocean"/{silence_phones.txt,optional_silence.txt} "$work/dict"
-  cat "$work/dict_speechocean/lexicon.txt" "$map" > "$work/dict/lexicon.txt"
+  { cat "$work/dict_speechocean/lexicon.txt"
+    awk '$1 == toupper($2) {print $2, $1} $1 == "dx" {print $1, toupper($2)}' "$map"
+  } > "$work/dict/lexicon.txt"
   awk '{base = $1; sub(/[0-9]$/, "", base); line = $0
         for (i = 1; i <= NF; i++) if ($i == base) base = ""
         print (base == "" ? line : base " " line)}' \
@@ -72,11 +77,7 @@ steps/align_sb.sh --nj "$nj" --num-iters "$num_iters" --num-states "$num_states"
   --align-config "$align_config" \
   "$data/all_hires" "$work/lang" "$work/exp/mono" "$work/exp/mono_ali"
 
-# Both sides to the 39-phone set: ARPAbet back through the map (D -> d), TIMIT's dx -> d.
-awk '$1 != "dx" {print $2, $1} END {print "SPN sil"}' "$map" > "$work/arpabet-timit39.map"
-echo "dx d" > "$work/timit39-fold.map"
 echo "Command: $0 $*; took $(( $(date +%s) - start_time )) s; load average:" \
      "$(cut -d' ' -f1-3 /proc/loadavg)"
-python bench/alignment_boundaries.py --ref-map "$work/timit39-fold.map" \
-  --hyp-map "$work/arpabet-timit39.map" "$data/timit/sample/phones.ctm" \
-  "$work/exp/mono_ali/ali.ctm"
+python bench/alignment_boundaries.py --ref-map "$map" --hyp-map "$map" \
+  "$data/timit/sample/phones.ctm" "$work/exp/mono_ali/ali.ctm"

@@ -8,8 +8,8 @@
 #  3. frame and phone error rates of both on the 20 held-out speakers
 #     (steps/eval_asr.sh), and the phone error rate on the TIMIT sample, whose manual
 #     phone transcription is folded to the 39-phone set, against the model's phones
-#     mapped onto that set (bench/timit39_arpabet.map: other phones lower-cased, AO -> aa,
-#     ZH -> sh, SIL and SPN -> sil; applied to both sides, so TIMIT's flap dx -> t).
+#     mapped onto that set (bench/timit39-arpabet.map: other phones lower-cased, AO -> aa,
+#     ZH -> sh, SIL and SPN -> sil; applied to both sides, so TIMIT's flap dx -> d).
 # Prints every score; each step is skipped when its output exists, so a rerun continues.
 # Options:
 #   --nj <n>              parallel jobs of feature extraction and alignment (default 2)
@@ -84,7 +84,7 @@ for model in tdnn convnet; do
     steps/eval_asr.sh --num-threads "$num_threads" --name heldout "$data/heldout_$feats" \
       "$exp/ali_heldout" "$exp/asr_$model"
   [ -f "$exp/asr_$model/eval_timit/scores.json" ] || \
-    python -m sertl.bin.eval_asr --phone-map bench/timit39_arpabet.map \
+    python -m sertl.bin.eval_asr --phone-map bench/timit39-arpabet.map \
       --ref-text "$data/sample/text" "$data/sample_$feats" "$exp/asr_$model/final.pt" \
       "$exp/asr_$model/eval_timit" 2> "$exp/asr_$model/eval_timit.log"
   echo "== $model: $config"
