@@ -33,12 +33,7 @@ name=${name:-$(basename "$data")}
 for f in "$dir/final.pt" "$data/feats.scp" "$ali/ali.scp"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
-case $use_gpu in
-  auto) device_opts=(); gpu_opts=() ;;
-  true) device_opts=(--device cuda); gpu_opts=(--gpu 1) ;;
-  false) device_opts=(--device cpu); gpu_opts=() ;;
-  *) echo "$0: --use-gpu must be auto, true or false" >&2; exit 1 ;;
-esac
+. utils/torch_opts.sh
 out=$dir/eval_$name
 mkdir -p "$out"
 $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/eval.log" \

@@ -25,12 +25,7 @@ for f in "$dir/final.pt" "$data/feats.scp"; do
 done
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
-case $use_gpu in
-  auto) device_opts=(); gpu_opts=() ;;
-  true) device_opts=(--device cuda); gpu_opts=(--gpu 1) ;;
-  false) device_opts=(--device cpu); gpu_opts=() ;;
-  *) echo "$0: --use-gpu must be auto, true or false" >&2; exit 1 ;;
-esac
+. utils/torch_opts.sh
 mkdir -p "$out/log"
 $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/log/score.log" \
   python -m sertl.bin.score_ser ${ivector_dir:+--ivector-dir "$ivector_dir"} \

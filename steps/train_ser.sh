@@ -39,22 +39,12 @@ done
   { echo "$0: no $pretrained/final.pt (give an exp dir of steps/train_asr.sh, or none)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
-case $use_gpu in
-  auto) device_opts=(); gpu_opts=() ;;
-  true) device_opts=(--device cuda); gpu_opts=(--gpu "$nj_train") ;;
-  false) device_opts=(--device cpu); gpu_opts=() ;;
-  *) echo "$0: --use-gpu must be auto, true or false" >&2; exit 1 ;;
-esac
+. utils/torch_opts.sh
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
 mkdir -p "$dir/log"
 
 if [ ! -f "$dir/final.pt" ]; then
-  if [ "$nj_train" -gt 1 ] || [ -n "$torchrun_opts" ]; then
-    launcher="torchrun ${torchrun_opts:---standalone} --nproc-per-node $nj_train -m"
-  else
-    launcher="python -m"
-  fi
   echo "$0: training $dir ($config, from $pretrained), log in $dir/log/train.log" >&2
   $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$dir/log/train.log" \
     $launcher sertl.bin.train_ser --config "$config" "${ivector_opts[@]}" \
