@@ -73,4 +73,6 @@ if stage_begin 3 "leave-one-speaker-out cross-validation: $confs"; then
     data/emodb_$feature_set "$pretrained_exp" exp/ser $confs
   stage_end 3
 fi
-echo "$0: results: exp/ser/ablations.md (per conf: exp/ser/<conf>/results.md)" >&2
+if [ "$stop_stage" -ge 3 ]; then
+  echo "$0: results: exp/ser/ablations.md (per conf: exp/ser/<conf>/results.md)" >&2
+fi

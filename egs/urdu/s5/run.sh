@@ -94,4 +94,6 @@ if [ -n "$emodb_data" ]; then
     stage_end 5
   fi
 fi
-echo "$0: results in exp/ser/ablations.md and exp/ser_crosslingual/ablations.md" >&2
+if [ "$stop_stage" -ge 3 ]; then
+  echo "$0: results in exp/ser/ablations.md and exp/ser_crosslingual/ablations.md" >&2
+fi
