@@ -3,11 +3,11 @@
 # from scratch and by transfer from a pretrained ASR model (Zhou & Beigi's bottleneck
 # fine-tuning; Fayek et al.'s sweep of frozen layers).
 # Usage: ./run.sh --corpus-dir <emodb-dir> [options]
-# e.g.:  ./run.sh --corpus-dir /corpora/emodb --pretrained-exp ../../speechocean762/s5/exp/tdnn
+# e.g.:  ./run.sh --corpus-dir /corpora/emodb --pretrained-exp ~/exp/speechocean_tdnn
 # Options:
 #   --corpus-dir <dir>        the EmoDB folder (holding wav/03a01Fa.wav ...; see README.md)
 #   --pretrained-exp <dir>    ASR exp dir with final.pt (steps/train_asr.sh), e.g. the
-#                             TDNN of egs/speechocean762/s5 or bench/asr_accuracy.sh;
+#                             speechocean762 TDNN-F of RESULTS-asr.md ("Phone targets");
 #                             "none": the scratch baseline only (default none)
 #   --ivector-extractor <dir> extractor dir (steps/train_ivector_extractor.sh) when the
 #                             pretrained model takes online i-vectors (default: none)

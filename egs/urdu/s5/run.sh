@@ -3,7 +3,7 @@
 # from scratch, by transfer from a pretrained ASR model, and cross-lingually: the ASR
 # model first fine-tuned on German emotions (EmoDB), then on Urdu (Durrani & Arshad).
 # Usage: ./run.sh --corpus-dir <urdu-dir> [options]
-# e.g.:  ./run.sh --corpus-dir /corpora/urdu --pretrained-exp ../../speechocean762/s5/exp/tdnn \
+# e.g.:  ./run.sh --corpus-dir /corpora/urdu --pretrained-exp ~/exp/speechocean_tdnn \
 #          --emodb-data ../../emodb/s5/data/emodb_hires
 # Options:
 #   --corpus-dir <dir>        the URDU folder (Angry/ Happy/ Neutral/ Sad/; see README.md)
