@@ -69,8 +69,8 @@ fi
 if stage_begin 3 "forced alignment of the ASR part (flat start, SpeechBrain HMMAligner)"; then
   local/prepare_dict.sh "$corpus_dir" data/local/dict
   utils/prepare_lang.sh data/local/dict "<UNK>" data/lang
-  # conf/align_sb.yaml and 4 iterations: 85.5% of eSpeak's boundaries within 20 ms at half
-  # the CPU time of 6 iterations of the built-in defaults (84.5%; RESULTS-align.md).
+  # conf/align_sb.yaml and 4 iterations: 84.1% of eSpeak's boundaries within 20 ms at half
+  # the CPU time of 6 iterations of the built-in defaults (RESULTS-align.md).
   steps/align_sb.sh --nj "$nj" --cmd "$train_cmd" --align-config conf/align_sb.yaml \
     --num-iters 4 data/asr_hires data/lang exp/mono exp/mono_ali
   stage_end 3

@@ -128,10 +128,10 @@ def test_ctm_puts_boundaries_between_window_centres():
     graph = build_graph([[2, 3]], silence=1, topo=Topology(("sil", "a", "b"), 1))
     states = np.array([0, 0, 1, 1, 1, 2, 2, 3])
     lines = ctm_lines("u1", phone_segments(graph, states), ("sil", "a", "b"), 0.01, 0.0075)
-    assert lines == ["u1 1 0.00 0.03 sil\n", "u1 1 0.03 0.03 a\n", "u1 1 0.06 0.02 b\n",
-                     "u1 1 0.08 0.01 sil\n"]
+    assert lines == ["u1 1 0.0000 0.0275 sil\n", "u1 1 0.0275 0.0300 a\n",
+                     "u1 1 0.0575 0.0200 b\n", "u1 1 0.0775 0.0100 sil\n"]
     assert ctm_lines("u1", phone_segments(graph, states), ("sil", "a", "b"))[1] == \
-        "u1 1 0.02 0.03 a\n"
+        "u1 1 0.0200 0.0300 a\n"
 
 
 def test_boundary_scoring_folds_phones_and_matches_by_edit_distance():
