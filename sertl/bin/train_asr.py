@@ -15,12 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch.distributed as dist
-
-from sertl.config import ConfigError
-from sertl.io import TableError
 from sertl.train.config import load_asr_config
-from sertl.train.loop import Paths, Trainer, TrainingError, init_workers
+from sertl.train.loop import Paths, Trainer, init_workers, run_training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,19 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("ali_dir", type=Path)
     parser.add_argument("exp_dir", type=Path)
     args = parser.parse_args(argv)
-    try:
+
+    def train() -> None:
         config, model_config = load_asr_config(args.config)
-        workers = init_workers(args.device)
         paths = Paths(args.data_dir, args.ali_dir, args.exp_dir, args.ivector_dir)
-        Trainer(config, model_config, paths, workers).run()
-    except (ConfigError, TableError, TrainingError, KeyError, OSError, ValueError) as e:
-        print(f"train_asr: error: {e.args[0] if isinstance(e, KeyError) else e}",
-              file=sys.stderr)
-        return 1
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
+        Trainer(config, model_config, paths, init_workers(args.device)).run()
+
+    return run_training("train_asr", train)
 
 
 if __name__ == "__main__":

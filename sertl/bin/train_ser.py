@@ -18,13 +18,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch.distributed as dist
-
-from sertl.config import ConfigError
-from sertl.io import TableError
 from sertl.ser.config import load_ser_config
 from sertl.ser.train import SerPaths, SerTrainer
-from sertl.train.loop import TrainingError, init_workers
+from sertl.train.loop import init_workers, run_training
 
 
 def pretrained_model(arg: str) -> Path | None:
@@ -45,20 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pretrained", help="exp dir with final.pt, a model file, or none")
     parser.add_argument("exp_dir", type=Path)
     args = parser.parse_args(argv)
-    try:
+
+    def train() -> None:
         config = load_ser_config(args.config)
-        workers = init_workers(args.device)
         paths = SerPaths(args.data_dir, pretrained_model(args.pretrained), args.exp_dir,
                          args.ivector_dir)
-        SerTrainer(config, paths, workers).run()
-    except (ConfigError, TableError, TrainingError, KeyError, OSError, ValueError) as e:
-        print(f"train_ser: error: {e.args[0] if isinstance(e, KeyError) else e}",
-              file=sys.stderr)
-        return 1
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    return 0
+        SerTrainer(config, paths, init_workers(args.device)).run()
+
+    return run_training("train_ser", train)
 
 
 if __name__ == "__main__":

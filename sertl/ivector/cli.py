@@ -33,11 +33,13 @@ def choose_device(name: str | None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def run_tool(name: str, body: Callable[[], None]) -> int:
-    """Run a tool's body; an expected failure prints ``<name>: error: <msg>`` and gives 1."""
+def run_tool(name: str, body: Callable[[], object],
+             errors: tuple[type[Exception], ...] = EXPECTED_ERRORS) -> int:
+    """Run a tool's body; an expected failure (one of ``errors``) prints
+    ``<name>: error: <msg>`` and gives 1."""
     try:
         body()
-    except EXPECTED_ERRORS as e:
+    except errors as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"{name}: error: {message}", file=sys.stderr)
         return 1

@@ -40,9 +40,11 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from sertl.config import save_config, to_dict
+from sertl.config import ConfigError, save_config, to_dict
 from sertl.data import FeatureReader, LoadOptions
 from sertl.decode import PhoneDecoder, Topology
+from sertl.io import TableError
+from sertl.ivector.cli import run_tool
 from sertl.models import ModelConfig, build_model, save_model
 from sertl.models.base import AcousticModel
 from sertl.models.layers import set_batchnorm_sync, set_dropout
@@ -93,6 +95,18 @@ def init_workers(device: str | None) -> Workers:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return Workers(rank, world, dev)
+
+
+def run_training(prog: str, train: Callable[[], object]) -> int:
+    """Run a training entry point's ``train()`` as a tool (sertl.ivector.cli.run_tool:
+    input errors become one line on stderr and exit status 1); the process group of a
+    data-parallel run is torn down either way."""
+    try:
+        return run_tool(prog, train, (ConfigError, TableError, TrainingError, KeyError,
+                                      OSError, ValueError))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 @dataclass
