@@ -57,7 +57,7 @@ if [ -f "$dir/config.yaml" ] && ! cmp -s "$config" "$dir/config.yaml"; then
   exit 1
 fi
 cp "$config" "$dir/config.yaml"
-python -m sertl.ser.folds "${fold_opts[@]}" "$data" "$dir"
+python -m sertl.bin.make_folds "${fold_opts[@]}" "$data" "$dir"
 
 run_fold() {  # run_fold <fold>: train on the fold's training part, score its test part
   local fold_dir=$dir/fold_$1 part

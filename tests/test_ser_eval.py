@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
 
 from conftest import REPO
-from sertl.bin import score_ser, ser_results
+from sertl.bin import make_folds, score_ser, ser_results
 from sertl.io import read_table, write_ark_scp
 from sertl.ser import folds as ser_folds
 from sertl.ser.aggregate import RULES, utterance_scores
@@ -226,14 +226,14 @@ def write_data_dir(path, tables: dict[str, dict[str, str]]) -> None:
 def test_folds_cli_writes_parts_and_refuses_changed_folds(tmp_path, capsys):
     data, exp = tmp_path / "data", tmp_path / "exp"
     write_data_dir(data, {"utt2spk": UTT2SPK})
-    assert ser_folds.main(["--by-speaker", str(data), str(exp)]) == 0
+    assert make_folds.main(["--by-speaker", str(data), str(exp)]) == 0
     assert read_table(exp / "folds") == {"s1": "s1-u1 s1-u2", "s2": "s2-u1 s2-u2",
                                          "s3": "s3-u1"}
     assert (exp / "fold_s2" / "test.utts").read_text() == "s2-u1\ns2-u2\n"
     assert (exp / "fold_s2" / "train.utts").read_text() == "s1-u1\ns1-u2\ns3-u1\n"
     fold_list = tmp_path / "list"
     fold_list.write_text("x s1-u1 s1-u2\n")
-    assert ser_folds.main(["--fold-list", str(fold_list), str(data), str(exp)]) == 1
+    assert make_folds.main(["--fold-list", str(fold_list), str(data), str(exp)]) == 1
     assert "differ from these" in capsys.readouterr().err
 
 

@@ -9,18 +9,11 @@ model, its normalisation statistics or its model selection, so it is an error na
 speaker and fold. Every class must have training utterances in every fold, so that the
 folds' models share one class list.
 
-Usage: python -m sertl.ser.folds (--utt2fold | --by-speaker | --fold-list FILE)
-           <data-dir> <exp-dir>
-writes ``<exp-dir>/folds`` (fold list) and, per fold f, ``<exp-dir>/fold_<f>/test.utts``
-and ``train.utts`` (one utterance per line, sorted), after the hygiene check. A rerun
-with different folds than an existing ``<exp-dir>/folds`` is an error, so finished folds
-of an old split are never mixed with new ones.
+The command-line tool is sertl.bin.make_folds.
 """
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -114,14 +107,15 @@ def _split_speaker_message(spk: str, one: tuple[str | None, str],
             f"'{test_utt}') and in its training part (utterance '{train_utt}'{also})")
 
 
-def _fold_list_text(folds: Mapping[str, Sequence[str]]) -> str:
+def fold_list_text(folds: Mapping[str, Sequence[str]]) -> str:
+    """The ``<fold> <utt>...`` lines of ``folds``."""
     return "".join(f"{fold} {' '.join(folds[fold])}\n" for fold in c_sorted(folds))
 
 
 def write_fold_list(path: str | Path, folds: Mapping[str, Sequence[str]]) -> None:
     """Write ``<fold> <utt>...`` lines, atomically."""
     with atomic_open(path, encoding="utf-8") as f:
-        f.write(_fold_list_text(folds))
+        f.write(fold_list_text(folds))
 
 
 def write_fold_parts(exp_dir: Path, folds: Mapping[str, Sequence[str]],
@@ -158,34 +152,3 @@ def make_folds(data_dir: Path, utt2spk: Mapping[str, str], source: str,
         check_fold_classes(folds, read_table(data_dir / "utt2emo"))
     return folds
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--utt2fold", action="store_const", const="utt2fold", dest="source",
-                        help="folds from <data-dir>/utt2fold")
-    source.add_argument("--by-speaker", action="store_const", const="speaker", dest="source",
-                        help="leave one speaker out")
-    source.add_argument("--fold-list", type=Path, help="'<fold> <utt>...' lines")
-    parser.add_argument("data_dir", type=Path)
-    parser.add_argument("exp_dir", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        utt2spk = read_table(args.data_dir / "utt2spk")
-        folds = make_folds(args.data_dir, utt2spk, args.source or "list", args.fold_list)
-        record = args.exp_dir / "folds"
-        if record.is_file() and record.read_text(encoding="utf-8") != _fold_list_text(folds):
-            raise FoldError(f"{record}: the folds of an earlier run differ from these; "
-                            "use a new exp dir (or remove the old one)")
-        args.exp_dir.mkdir(parents=True, exist_ok=True)
-        write_fold_parts(args.exp_dir, folds, list(utt2spk))
-        write_fold_list(record, folds)
-    except (FoldError, TableError, OSError) as e:
-        print(f"folds: error: {e}", file=sys.stderr)
-        return 1
-    print(f"folds: {len(folds)} folds of {args.data_dir}: {' '.join(folds)}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
