@@ -95,8 +95,8 @@ def from_dict(cls: type[T], values: dict, source: str = "<dict>") -> T:
         raise ConfigError(f"{source}: {e}") from None
 
 
-def load_config(path: str | Path, cls: type[T]) -> T:
-    """Read a YAML file into the dataclass ``cls`` (see module docstring)."""
+def read_yaml(path: str | Path) -> dict:
+    """The top-level mapping of a YAML config file, as plain data."""
     path = Path(path)
     try:
         values = yaml.safe_load(path.read_text()) or {}
@@ -104,7 +104,12 @@ def load_config(path: str | Path, cls: type[T]) -> T:
         raise ConfigError(f"{path}: cannot read config: {e}") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
-    return from_dict(cls, values, str(path))
+    return values
+
+
+def load_config(path: str | Path, cls: type[T]) -> T:
+    """Read a YAML file into the dataclass ``cls`` (see module docstring)."""
+    return from_dict(cls, read_yaml(path), str(path))
 
 
 def to_dict(config: Any) -> dict:
