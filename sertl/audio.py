@@ -71,7 +71,7 @@ def read_recording(wav_entry: str) -> tuple[np.ndarray, int]:
 
     Returns mono float32 samples on the 16-bit scale and the sample rate. Raises
     AudioError (without the utterance name; callers add it) for missing, empty,
-    unreadable or truncated audio.
+    unreadable or truncated audio, and for NaN or inf samples (float files can hold them).
     """
     entry = wav_entry.strip()
     try:
@@ -98,6 +98,9 @@ def read_recording(wav_entry: str) -> tuple[np.ndarray, int]:
         raise AudioError(f"unreadable audio: {e}") from e
     if samples.shape[0] == 0:
         raise AudioError("no samples")
+    bad = np.flatnonzero(~np.isfinite(samples).all(axis=1))
+    if len(bad):
+        raise AudioError(f"{len(bad)} samples are NaN or inf (the first at sample {bad[0]})")
     return samples.mean(axis=1) * INT16_SCALE, int(rate)
 
 

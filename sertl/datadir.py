@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from sertl.io import TableError, c_sorted, read_table, write_table
+from sertl.io import TableError, c_sorted, check_id, read_table, write_table
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +108,9 @@ def validate_data_dir(d: str | os.PathLike, *, no_feats: bool = False, no_text: 
     """Raise DataDirError unless ``d`` passes Kaldi's validate_data_dir.sh checks.
 
     feats.scp, text and wav.scp are required unless ``no_feats``/``no_text``/``no_wav``
-    say they are absent by design; every file present is checked. Utterance ids that do
-    not start with their speaker id only draw a warning.
+    say they are absent by design; every file present is checked. Ids must be ASCII
+    (see sertl.io). Utterance ids that do not start with their speaker id only draw a
+    warning.
     """
     d = Path(d)
     tables = _load_tables(d, strict=True)
@@ -404,6 +405,7 @@ def _check_spk2utt(d: Path, utt2spk: Table) -> None:
         raise DataDirError(f"{path}: missing (utils/fix_data_dir.sh makes it from utt2spk)")
     listed: set[str] = set()
     for lineno, (spk, utts) in enumerate(_read(path, strict=True).items(), 1):
+        _check_id(spk, path, lineno)
         for utt in utts.split():
             if utt not in utt2spk:
                 raise DataDirError(f"{path}:{lineno}: utterance '{utt}' is not in utt2spk")
@@ -443,15 +445,25 @@ def _check_segments(d: Path, tables: Tables) -> None:
 
 def _check_keys(path: Path, table: Table, keys: Sequence[str], what: str,
                 reference: str) -> None:
-    """Raise unless ``table`` has exactly ``keys``, naming the first extra or missing one."""
+    """Raise unless ``table`` has exactly ``keys`` (ASCII ids), naming the first extra,
+    missing or non-ASCII one."""
     expected = set(keys)
     for lineno, key in enumerate(table, 1):
+        _check_id(key, path, lineno)
         if key not in expected:
             raise DataDirError(f"{path}:{lineno}: {what} '{key}' is not in {reference}")
     missing = [key for key in keys if key not in table]
     if missing:
         raise DataDirError(f"{path}: lacks {len(missing)} {what}s of {reference}, "
                            f"e.g. '{missing[0]}'")
+
+
+def _check_id(key: str, path: Path, lineno: int) -> None:
+    """sertl.io.check_id as a DataDirError naming the line."""
+    try:
+        check_id(key, f"{path}:{lineno}")
+    except TableError as e:
+        raise DataDirError(str(e)) from None
 
 
 def _check_values(path: Path, table: Table, what: str) -> None:

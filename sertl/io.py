@@ -5,6 +5,11 @@ by key in the C locale. Archives are written with kaldi-io so that Kaldi binarie
 kaldiio and Lhotse read them; an ark is written under a temporary name and renamed only
 when complete, and its scp is written after it, so a crash never leaves an scp pointing
 into a half-written ark.
+
+Ids (utterance, speaker, recording) must be ASCII: kaldi-io writes archive keys in
+latin-1, so another id would give an unwritable key or an scp offset that points into the
+wrong bytes, and Kaldi's own tools expect ASCII-safe ids in practice. Data-dir validation
+refuses such ids naming the line (``check_id``), and so does every archive write.
 """
 from __future__ import annotations
 
@@ -18,7 +23,16 @@ import numpy as np
 
 
 class TableError(ValueError):
-    """A malformed line in a Kaldi text table; the message names file and line."""
+    """A malformed Kaldi table line or archive entry; the message names the file and the
+    line or key."""
+
+
+def check_id(key: str, where: str) -> None:
+    """Raise TableError (naming ``where``, a file and line or an ark) unless ``key`` is an
+    ASCII id, the only ids that Kaldi archives written with kaldi-io hold intact."""
+    if not key.isascii():
+        raise TableError(f"{where}: id '{key}' is not ASCII; Kaldi archives (kaldi-io) "
+                         "take ASCII ids only, so rename it (e.g. transliterate)")
 
 
 def c_sorted(keys: Iterable[str]) -> list[str]:
@@ -80,7 +94,10 @@ def write_ark_scp(ark: str | os.PathLike, scp: str | os.PathLike,
 
     2-d float arrays are written as matrices, 1-d float arrays as vectors and 1-d
     integer arrays as int32 vectors (Kaldi's alignment format). Returns the number of
-    rows (or elements) per key, e.g. for ``utt2num_frames``.
+    rows (or elements) per key, e.g. for ``utt2num_frames``. A non-ASCII key or an array
+    holding NaN or inf is a TableError naming the key and the ark, and nothing is
+    written: one bad utterance must not pass its NaNs on (CMVN would spread them to every
+    utterance of its speaker).
     """
     ark, scp = Path(ark), Path(scp)
     sizes: dict[str, int] = {}
@@ -88,8 +105,12 @@ def write_ark_scp(ark: str | os.PathLike, scp: str | os.PathLike,
     with atomic_open(ark, "wb") as f:
         for key, array in items:
             if key in offsets:
-                raise ValueError(f"{ark}: duplicate key '{key}'")
-            offsets[key] = f.tell() + len(key.encode("utf-8")) + 1
+                raise TableError(f"{ark}: duplicate key '{key}'")
+            check_id(key, str(ark))
+            if not np.isfinite(array).all():
+                raise TableError(f"{ark}: '{key}' holds {np.count_nonzero(~np.isfinite(array))}"
+                                 " non-finite values (NaN or inf)")
+            offsets[key] = f.tell() + len(key) + 1
             if np.issubdtype(array.dtype, np.integer):
                 kaldi_io.write_vec_int(f, array.astype(np.int32), key=key)
             elif array.ndim == 1:

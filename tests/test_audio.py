@@ -88,6 +88,19 @@ def test_corrupt_input_errors_name_utterance_and_file(tmp_path):
         assert reason in message, message
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_name_utterance_and_file(tmp_path, bad):
+    """A float WAV can hold NaN or inf; they must not become features (issue 12)."""
+    x = speech_like(0.5) / 32768
+    x[1234] = bad
+    path = tmp_path / "bad.wav"
+    sf.write(str(path), x, 16000, subtype="FLOAT")
+    d = make_data_dir(tmp_path / "data", {"spk1-bad": str(path)})
+    with pytest.raises(AudioError, match=r"'spk1-bad'.*bad.wav.*1 samples are NaN or inf "
+                                         r"\(the first at sample 1234\)"):
+        list(iter_utterances(d, 16000))
+
+
 def test_segment_outside_recording(tmp_path):
     write(tmp_path / "rec.wav", speech_like(1.0))
     d = make_data_dir(tmp_path / "data", {"rec": str(tmp_path / "rec.wav")},

@@ -133,6 +133,23 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, segmented: bool,
         validate_data_dir(d)
 
 
+@pytest.mark.parametrize("rename, message", [
+    ({"A-3": "A-ü3"}, r"d/[\w.]+:3: id 'A-ü3' is not ASCII"),
+    ({"C": "语"}, r"d/spk2utt:3: id '语' is not ASCII"),
+])
+def test_non_ascii_ids_refused_naming_the_line(tmp_path: Path, rename: dict[str, str],
+                                               message: str) -> None:
+    """kaldi-io writes keys in latin-1: such an id would give a broken scp (issue 12)."""
+    d = make_dir(tmp_path / "d")
+    for path in d.iterdir():
+        text = path.read_text()
+        for old, new in rename.items():
+            text = text.replace(old, new)
+        path.write_text(text)
+    with pytest.raises(DataDirError, match=message):
+        validate_data_dir(d)
+
+
 def test_no_options_allow_absent_files_but_check_present_ones(tmp_path: Path) -> None:
     d = make_dir(tmp_path / "d")
     for name in ("feats.scp", "text", "wav.scp"):

@@ -10,7 +10,7 @@ from conftest import speech_like
 from sertl.features import (FbankOptions, FeatureConfigError, FeatureExtractor, MfccOptions,
                             VadOptions, apply_cmvn, cmvn_stats, compute_vad, fake_cmvn_stats,
                             read_feature_config, splice)
-from sertl.io import write_ark_scp
+from sertl.io import TableError, write_ark_scp
 
 
 def knf_features(samples: np.ndarray, opts: FbankOptions | MfccOptions) -> np.ndarray:
@@ -116,6 +116,21 @@ def test_failed_write_leaves_no_ark_or_scp(tmp_path):
         raise RuntimeError("job killed")
     with pytest.raises(RuntimeError):
         write_ark_scp(tmp_path / "f.ark", tmp_path / "f.scp", items())
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key, array, message", [
+    ("s2-ü1", np.zeros((2, 3)), r"f.ark: id 's2-ü1' is not ASCII"),
+    ("s1-语", np.zeros((2, 3)), r"f.ark: id 's1-语' is not ASCII"),
+    ("utt1", np.array([[0.0, np.nan, 1.0]]), r"f.ark: 'utt1' holds 1 non-finite values"),
+    ("spk1", np.array([np.inf, 1.0]), r"f.ark: 'spk1' holds 1 non-finite values"),
+])
+def test_write_ark_scp_refuses_what_it_cannot_write_intact(tmp_path, key, array, message):
+    """No broken scp offsets (kaldi-io writes latin-1 keys) and no NaN spreading through
+    CMVN stats: an error naming the key and the ark, and nothing written."""
+    items = [("utt0", np.ones((2, 3))), (key, array)]
+    with pytest.raises(TableError, match=message):
+        write_ark_scp(tmp_path / "f.ark", tmp_path / "f.scp", items)
     assert list(tmp_path.iterdir()) == []
 
 
