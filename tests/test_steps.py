@@ -95,7 +95,7 @@ def test_killed_extraction_reruns_to_complete_outputs(tmp_path, repo_env):
             str(tmp_path / "fbank")]
     proc = subprocess.Popen(args, cwd=REPO, env=repo_env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first_job = tmp_path / "fbank" / "raw_fbank_train.1.scp"
+    first_job = tmp_path / "fbank" / "staging_fbank_train" / "raw_fbank_train.1.scp"
     deadline = time.monotonic() + 600
     while not first_job.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -103,7 +103,7 @@ def test_killed_extraction_reruns_to_complete_outputs(tmp_path, repo_env):
     os.killpg(proc.pid, signal.SIGKILL)  # job 2 is still inside its slow pipe
     proc.wait()
     assert not (data / "feats.scp").exists()
-    assert not (tmp_path / "fbank" / "raw_fbank_train.2.scp").exists()
+    assert not (tmp_path / "fbank" / "raw_fbank_train.1.scp").exists()
 
     wav_scp = data / "wav.scp"  # the rerun needs no delay
     wav_scp.write_text(wav_scp.read_text().replace("sleep 30; ", ""))
@@ -116,3 +116,56 @@ def test_killed_extraction_reruns_to_complete_outputs(tmp_path, repo_env):
         np.testing.assert_allclose(feats[utt], expected[utt], rtol=0, atol=1e-4)
     r = run_step(["utils/validate_data_dir.sh", "--no-text", str(data)], repo_env)
     assert r.returncode == 0, r.stderr
+
+
+def test_nan_wav_fails_naming_utterance_and_file(tmp_path, repo_env):
+    """A float WAV with one NaN: an error, not NaN features and NaN CMVN stats (issue 12)."""
+    data = make_data(tmp_path)
+    x = speech_like(0.6, seed=1) / 32768
+    x[100] = np.nan
+    sf.write(str(tmp_path / "spk1-u0.wav"), x, 16000, subtype="FLOAT")
+    r = run_step(["steps/make_mfcc.sh", "--nj", "2", str(data), str(tmp_path / "log"),
+                  str(tmp_path / "mfcc")], repo_env)
+    assert r.returncode != 0
+    log = (tmp_path / "log" / "make_mfcc_train.1.log").read_text()
+    assert "'spk1-u0'" in log and "spk1-u0.wav" in log and "NaN or inf" in log, log
+    assert not (data / "feats.scp").exists()
+
+
+def test_non_ascii_id_refused_before_any_job(tmp_path, repo_env):
+    data = make_data(tmp_path)
+    for name in ("wav.scp", "utt2spk", "spk2utt"):
+        path = data / name
+        path.write_text(path.read_text().replace("spk2-u1", "spk2-ü1"))
+    r = run_step(["steps/make_mfcc.sh", "--nj", "2", str(data), str(tmp_path / "log"),
+                  str(tmp_path / "mfcc")], repo_env)
+    assert r.returncode != 0
+    assert "id 'spk2-ü1' is not ASCII" in r.stderr, r.stderr
+    assert not (tmp_path / "log").exists()
+
+
+def test_bad_feature_config_keeps_previous_outputs(tmp_path, repo_env):
+    """A typo in --mfcc-config (or bad audio) must not lose a good data dir's index."""
+    data = make_data(tmp_path)
+    args = ["steps/make_mfcc.sh", "--nj", "2", str(data), str(tmp_path / "log"),
+            str(tmp_path / "mfcc")]
+    assert run_step(args, repo_env).returncode == 0
+    for step in ("steps/compute_cmvn_stats.sh", "steps/compute_vad_decision.sh"):
+        r = run_step([step, str(data)], repo_env)
+        assert r.returncode == 0, r.stderr
+    outputs = ("feats.scp", "utt2num_frames", "cmvn.scp", "vad.scp")
+    before = {name: (data / name).read_text() for name in outputs}
+    feats_before = dict(kaldi_io.read_mat_scp(str(data / "feats.scp")))
+
+    (tmp_path / "typo.conf").write_text("--num-ceps=13\n--use-enrgy=false\n")
+    r = run_step(args[:1] + ["--mfcc-config", str(tmp_path / "typo.conf")] + args[1:], repo_env)
+    assert r.returncode != 0
+    assert "use-enrgy" in (tmp_path / "log" / "make_mfcc_train.1.log").read_text()
+    (tmp_path / "spk3-u1.wav").write_bytes(b"")  # bad audio in the last job
+    r = run_step(args, repo_env)
+    assert r.returncode != 0
+
+    assert {name: (data / name).read_text() for name in outputs} == before
+    feats = dict(kaldi_io.read_mat_scp(str(data / "feats.scp")))
+    for utt in feats_before:
+        np.testing.assert_array_equal(feats[utt], feats_before[utt])
