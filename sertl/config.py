@@ -1,9 +1,13 @@
 """YAML configs read into typed, validated dataclasses.
 
-A config is data, never code: files are read with ``yaml.safe_load`` and mapped onto
-dataclasses field by field. An unknown (e.g. misspelled) key, a missing required key or a
-value of the wrong type is a ConfigError naming the file and the dotted key, so an
-ablation that swaps a conf file never silently falls back to a default.
+A config is data, never code: files are read with YAML's safe loader and mapped onto
+dataclasses field by field. An unknown (e.g. misspelled) key, a duplicate key, a missing
+required key or a value of the wrong type is a ConfigError naming the file and the dotted
+key (or line), so an ablation that swaps a conf file never silently falls back to a
+default or takes the last of two values. Anchors and aliases (and ``<<`` merges) work, but
+a file whose aliases expand to more than MAX_VALUES values (a few hundred bytes can nest
+aliases into billions) is refused before it is expanded, and error messages show values
+abbreviated, so a hostile or broken config fails fast.
 
 Supported field types: bool, int, float, str, Literal[...], Optional[T], list[T],
 tuple[T, ...], dict[str, T] and nested dataclasses.
@@ -11,6 +15,7 @@ tuple[T, ...], dict[str, T] and nested dataclasses.
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 import types
 import typing
 from pathlib import Path
@@ -21,8 +26,50 @@ import yaml
 T = TypeVar("T")
 
 
+MAX_VALUES = 100_000  # scalars, lists and mappings of a config, its aliases expanded
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 60
+
+
 class ConfigError(ValueError):
     """A config that does not fit its schema; the message names file and key."""
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses duplicate keys in a mapping, naming the line."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_short.repr(key)}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int | None]) -> int:
+    """How many values ``node`` holds once its aliases are expanded (aliases share nodes,
+    so this is computed once per node; None in ``sizes`` marks a node being counted)."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] is None:
+            raise ConfigError(f"line {node.start_mark.line + 1}: an alias refers to a "
+                              "value that holds it (a recursive config)")
+        return sizes[key]
+    sizes[key] = None
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    size = 1 + sum(_expanded_size(child, sizes) for child in children)
+    sizes[key] = size
+    return size
 
 
 def _convert(value: Any, tp: Any, where: str) -> Any:
@@ -42,7 +89,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         raise ConfigError(errors[0])
     if origin is typing.Literal:
         if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
+            raise ConfigError(f"{where}: {_short.repr(value)} is not one of {list(args)}")
         return value
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
@@ -62,7 +109,7 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
         return float(value)
     if tp in (bool, int, float, str):
         if type(value) is not tp:
-            raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+            raise ConfigError(f"{where}: expected {tp.__name__}, got {_short.repr(value)}")
         return value
     raise ConfigError(f"{where}: unsupported field type {tp}")
 
@@ -99,9 +146,22 @@ def read_yaml(path: str | Path) -> dict:
     """The top-level mapping of a YAML config file, as plain data."""
     path = Path(path)
     try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
+        with open(path, encoding="utf-8") as f:
+            loader = _ConfigLoader(f.read())
+        loader.name = str(path)  # YAML's error marks name the file and line
+        try:
+            node = loader.get_single_node()
+            size = 0 if node is None else _expanded_size(node, {})
+            if size > MAX_VALUES:
+                raise ConfigError(f"its aliases expand to {size} values (more than "
+                                  f"{MAX_VALUES}); write the values out")
+            values = (None if node is None else loader.construct_document(node)) or {}
+        finally:
+            loader.dispose()
+    except (OSError, yaml.YAMLError, ConfigError) as e:
         raise ConfigError(f"{path}: cannot read config: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: cannot read config: nested too deeply") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
     return values
