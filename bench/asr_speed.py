@@ -11,7 +11,7 @@ For each experiment config (its model, batch_size and chunk_width), on random da
 - bare: forward+backward of one fixed batch repeated (no data loading, no optimiser);
   frames per second (frames = batch_size x chunk_width target frames) and GFLOP/s
   from the convolution and linear layers' multiply-adds (backward = 2 x forward);
-- loop: the real training loop (sertl.train.loop.Trainer: chunk gathering, optimiser,
+- loop: the real training loop (sertl.asr.train.AsrTrainer on sertl.train.loop: chunk gathering, optimiser,
   constraints, logging) for one epoch of S batches on a random data dir, frames per
   second as the trainer measures it;
 - loop/bare: the goal is at least 0.8.
@@ -31,11 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sertl.asr.train import AsrTrainer, Paths
 from sertl.config import from_dict, to_dict
 from sertl.io import write_ark_scp, write_table
 from sertl.models import build_model
 from sertl.train.config import AsrConfig, load_asr_config
-from sertl.train.loop import Paths, Trainer, init_workers
+from sertl.train.loop import init_workers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -144,7 +145,7 @@ def bench(path: Path, device: torch.device, steps: int, num_targets: int) -> Non
         ivector_dim = getattr(model_config, "ivector_dim", 0)
         paths = random_data(Path(tmp), loop_config, model.input_dim, ivector_dim,
                             num_targets, steps)
-        metrics = Trainer(loop_config, model_config, paths, init_workers(device.type)).run()
+        metrics = AsrTrainer(loop_config, model_config, paths, init_workers(device.type)).run()
     loop_fps = metrics["train_frames_per_second"]
     print(f"== {path}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, "
           f"{macs / frames / 1e6:.2f} M multiply-adds per frame (forward), "

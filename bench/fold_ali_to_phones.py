@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sertl.align.alidir import AlignmentDir
 from sertl.io import write_ark_scp, write_table
-from sertl.train.data import AlignmentDir
 
 
 def main(ali_dir: str, out_dir: str) -> None:

@@ -3,8 +3,8 @@
 # Forced alignment of <data-dir> (feats.scp, cmvn.scp, text; vad.scp helps the flat start)
 # to phone HMMs whose emission scores come from frame classifiers, with SpeechBrain's
 # HMMAligner as the (exact, beam-free) Viterbi search; optional silence before, between
-# and after words. See sertl/align.py (graphs, search) and sertl/aligner.py (training,
-# and what keeps it stable).
+# and after words. See sertl/align/graph.py (graphs, search) and sertl/align/model.py
+# (training, and what keeps it stable).
 # With <src-dir>/final.mdl it only aligns. Otherwise it first trains that model in
 # <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its voiced
 # frames (<src-dir>/ali_0); iteration x = 1..num-iters trains new cross-fitted
@@ -23,7 +23,7 @@
 #   --cmd <cmd>            job runner (default run.py)
 #   --num-iters <k>        training iterations after the flat start (default 6)
 #   --num-states <n>       HMM states per phone of a new model, e.g. 1 or 3 (default 3)
-#   --align-config <file>  YAML hyper-parameters (sertl.aligner.AlignConfig; default: built in)
+#   --align-config <file>  YAML hyper-parameters (sertl.align.model.AlignConfig; default: built in)
 #   --device <dev>         torch device, e.g. cpu or cuda (default: cuda when available)
 set -euo pipefail
 nj=4

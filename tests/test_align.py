@@ -16,16 +16,17 @@ import soundfile as sf
 import torch
 import yaml
 
-from sertl.align import (HmmOptions, Topology, ViterbiAligner, build_graph, ctm_lines,
-                         flat_start, phone_segments)
-from sertl.aligner import (AlignConfig, AlignerModel, align_utterances, lang_topology,
-                           train_model, transcript_graphs)
+from sertl.align.classifier import ClassifierConfig, TrainConfig
+from sertl.align.graph import (HmmOptions, ViterbiAligner, build_graph, ctm_lines, flat_start,
+                               phone_segments)
+from sertl.align.lang import DictDir, Lang
+from sertl.align.model import (AlignConfig, AlignerModel, align_utterances, lang_topology,
+                               train_model, transcript_graphs)
+from sertl.align.topology import Topology
 from sertl.data import FeatureReader, LoadOptions
 from sertl.features import (FeatureExtractor, cmvn_stats, compute_vad, read_feature_config,
                             read_vad_config)
-from sertl.frame_classifier import ClassifierConfig, TrainConfig
 from sertl.io import read_scp, write_ark_scp, write_table
-from sertl.lang import DictDir, Lang
 from sertl.synth import SILENCE, ESpeakSynthesizer
 
 from conftest import REPO

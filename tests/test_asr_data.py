@@ -10,13 +10,13 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, speech_like
+from sertl.align.lang import Lang, prepare_lang
 from sertl.corpora.common import CorpusError
 from sertl.corpora.speechocean import heldout_speakers, prepare_speechocean, speechocean_dict
 from sertl.corpora.tedlium import normalise_transcript, prepare_tedlium, tedlium_dict
 from sertl.corpora.timit import PhoneMap, prepare_timit, read_speaker_list, timit_dict
 from sertl.datadir import validate_data_dir
 from sertl.io import read_table
-from sertl.lang import Lang, prepare_lang
 
 TIMIT_CONF = REPO / "egs" / "timit" / "s5" / "conf"
 PHONE_MAP = TIMIT_CONF / "phones.60-48-39.map"

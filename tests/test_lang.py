@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import REPO
-from sertl.lang import (DictDir, Lang, LangError, count_oovs, group_by_base, prepare_lang,
+from sertl.align.lang import (DictDir, Lang, LangError, count_oovs, group_by_base, prepare_lang,
                         read_lexicon, report_oovs, strip_stress)
 
 LEXICON = """HELLO HH AH0 L OW1

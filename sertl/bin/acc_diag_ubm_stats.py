@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import torch
 
-from sertl.ivector.cli import add_device_option, choose_device, log, run_tool
+from sertl.bin.common import add_device_option, choose_device, log, run_tool
 from sertl.ivector.frames import (FRAME_SHIFT_SECONDS, FeatureOptions, batches,
                                   utterance_frames)
 from sertl.ivector.gmm import GmmStats, accumulate, load_ubm

@@ -15,7 +15,7 @@ import sys
 
 import torch
 
-from sertl.ivector.cli import add_device_option, choose_device, log, run_tool
+from sertl.bin.common import add_device_option, choose_device, log, run_tool
 from sertl.ivector.extractor import ExtractorStats, IvectorExtractor
 from sertl.ivector.frames import FRAME_SHIFT_SECONDS, batches, utterance_frames
 from sertl.progress import Progress

@@ -4,7 +4,7 @@ Usage: python -m sertl.bin.align_flat_start [--num-states 3] [--config conf/alig
            <data-dir> <lang-dir> <out-dir>
 
 Writes <out-dir>/ali.{ark,scp}: per utterance an int32 vector of targets (phone x state,
-see sertl.align.Topology) that spread the transcript's phone states evenly over the
+see sertl.align.topology) that spread the transcript's phone states evenly over the
 frames (over the voiced span when <data-dir> has vad.scp). Utterances without a
 transcript, with words missing from the lexicon under the skip policy, or too short for
 their transcript are left out and reported.
@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sertl.align import AlignError, flat_start
-from sertl.aligner import describe_skipped, lang_topology, load_align_config, transcript_graphs
+from sertl.align import AlignError
+from sertl.align.graph import flat_start
+from sertl.align.lang import Lang, LangError
+from sertl.align.model import describe_skipped, lang_topology, load_align_config, transcript_graphs
 from sertl.config import ConfigError
 from sertl.data import FeatureReader, LoadOptions
 from sertl.io import TableError, write_ark_scp
-from sertl.lang import Lang, LangError
 
 PROG = "align_flat_start"
 

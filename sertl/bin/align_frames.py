@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sertl.align import AlignError, Alignment, ctm_lines, phone_segments
-from sertl.aligner import (AlignerModel, align_utterances, check_same_phones,
+from sertl.align import AlignError
+from sertl.align.graph import Alignment, ctm_lines, phone_segments
+from sertl.align.lang import Lang, LangError
+from sertl.align.model import (AlignerModel, align_utterances, check_same_phones,
                            describe_skipped, frame_shift, transcript_graphs)
+from sertl.bin.common import add_device_option, choose_device
 from sertl.data import FeatureReader, LoadOptions
 from sertl.io import TableError, atomic_open, write_ark_scp
-from sertl.ivector.cli import add_device_option, choose_device
-from sertl.lang import Lang, LangError
 
 PROG = "align_frames"
 

@@ -13,7 +13,7 @@ import sys
 from functools import reduce
 from operator import add
 
-from sertl.ivector.cli import log, run_tool
+from sertl.bin.common import log, run_tool
 from sertl.ivector.gmm import GmmStats, UpdateOptions, load_ubm, save_ubm, update
 
 NAME = "est_diag_ubm"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sertl.ivector.cli import add_device_option, choose_device, log, run_tool
+from sertl.bin.common import add_device_option, choose_device, log, run_tool
 from sertl.ivector.extractor import ExtractorStats, IvectorExtractor, UpdateOptions, update
 
 NAME = "est_ivector_extractor"

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 
-from sertl.decode import PhoneDecoder
+from sertl.align.alidir import AlignmentDir
+from sertl.asr.decode import PhoneDecoder
+from sertl.asr.evaluate import DecodeOptions, evaluate
 from sertl.io import TableError, read_table, write_table
 from sertl.models import load_model
-from sertl.train.data import AlignmentDir
-from sertl.train.evaluate import DecodeOptions, evaluate, load_eval_set
+from sertl.train.evaluate import load_eval_set
 
 
 def main(argv: list[str] | None = None) -> int:

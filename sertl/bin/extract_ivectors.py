@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sertl.bin.common import add_device_option, choose_device, run_tool
 from sertl.io import read_table, write_ark_scp
-from sertl.ivector.cli import add_device_option, choose_device, run_tool
 from sertl.ivector.extractor import IvectorExtractor
 from sertl.ivector.frames import FRAME_SHIFT_SECONDS, batches, utterance_frames
 from sertl.ivector.store import ModelError

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
+from sertl.bin.common import add_device_option, choose_device, run_tool
 from sertl.io import read_table, write_ark_scp
-from sertl.ivector.cli import add_device_option, choose_device, run_tool
 from sertl.ivector.extractor import IvectorExtractor
 from sertl.ivector.frames import FRAME_SHIFT_SECONDS, utterance
 from sertl.ivector.online import pseudo_speakers, speaker_online_ivectors

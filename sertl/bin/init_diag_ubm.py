@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import torch
 
-from sertl.ivector.cli import add_device_option, choose_device, log, parse_bool, run_tool
+from sertl.bin.common import add_device_option, choose_device, log, parse_bool, run_tool
 from sertl.ivector.frames import FRAME_SHIFT_SECONDS, FeatureOptions, sample_frames, utterance_frames
 from sertl.ivector.gmm import UpdateOptions, init_from_frames, save_ubm
 from sertl.progress import Progress

@@ -14,7 +14,7 @@ import sys
 
 import torch
 
-from sertl.ivector.cli import log, run_tool
+from sertl.bin.common import log, run_tool
 from sertl.ivector.extractor import IvectorExtractor, PosteriorOptions
 from sertl.ivector.frames import FeatureOptions
 from sertl.ivector.gmm import load_ubm

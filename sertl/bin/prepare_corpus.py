@@ -16,6 +16,7 @@ import logging
 import sys
 from pathlib import Path
 
+from sertl.align.lang import LangError
 from sertl.audio import AudioError
 from sertl.corpora.common import CorpusError
 from sertl.corpora.speechocean import prepare_speechocean
@@ -23,7 +24,6 @@ from sertl.corpora.tedlium import TRAIN_SOURCES, prepare_tedlium
 from sertl.corpora.timit import PHONE_SETS, PhoneMap, prepare_timit, read_speaker_list
 from sertl.datadir import DataDirError
 from sertl.io import TableError
-from sertl.lang import LangError
 
 PROG = "prepare_corpus"
 

@@ -14,11 +14,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from sertl.align.lang import DictDir, LangError
 from sertl.corpora.common import CorpusError
 from sertl.corpora.speechocean import speechocean_dict
 from sertl.corpora.tedlium import find_dictionary, tedlium_dict
 from sertl.corpora.timit import PHONE_SETS, PhoneMap, timit_dict
-from sertl.lang import DictDir, LangError
 
 PROG = "prepare_dict"
 

@@ -4,7 +4,7 @@ Usage: python -m sertl.bin.prepare_lang [--remove-stress] [--oov-policy unk|skip
            <dict-dir> <oov-word> <lang-dir>
 
 Writes phones.txt, words.txt, oov.txt, oov_policy, lexicon.txt and phones/*.txt; see
-sertl/lang.py for the format and the OOV policies.
+sertl/align/lang.py for the format and the OOV policies.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sertl.lang import OOV_POLICIES, LangError, prepare_lang
+from sertl.align.lang import OOV_POLICIES, LangError, prepare_lang
 
 
 def main(argv: list[str] | None = None) -> int:

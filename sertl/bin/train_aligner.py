@@ -10,7 +10,7 @@ Usage: python -m sertl.bin.train_aligner [options] <data-dir> <lang-dir> <ali-sc
 <ali-scp> holds per utterance the int32 target of every frame (from align_flat_start or
 align_frames). With num_folds = k in the config, k classifiers are trained from a random
 initialisation, classifier f on the utterances outside fold f, so that every training
-utterance can be realigned by a classifier that has never seen it (see sertl.aligner). The target priors are those of the whole alignment. The log ends with the
+utterance can be realigned by a classifier that has never seen it (see sertl.align.model). The target priors are those of the whole alignment. The log ends with the
 line "iteration K: loss L, frame accuracy A% ..." (averages over the folds).
 """
 from __future__ import annotations
@@ -24,13 +24,13 @@ import kaldi_io
 import numpy as np
 
 from sertl.align import AlignError
-from sertl.aligner import AlignConfig, lang_topology, load_align_config, train_model
+from sertl.align.classifier import NonFiniteLoss
+from sertl.align.lang import Lang, LangError
+from sertl.align.model import AlignConfig, lang_topology, load_align_config, train_model
+from sertl.bin.common import add_device_option, choose_device
 from sertl.config import ConfigError
 from sertl.data import FeatureReader, LoadOptions
-from sertl.frame_classifier import NonFiniteLoss
 from sertl.io import TableError, read_scp
-from sertl.ivector.cli import add_device_option, choose_device
-from sertl.lang import Lang, LangError
 
 PROG = "train_aligner"
 

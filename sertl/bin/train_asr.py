@@ -7,7 +7,7 @@ Usage: python -m sertl.bin.train_asr --config conf/asr/tdnn_small.yaml
 <data-dir> holds feats.scp (and cmvn.scp when the config applies CMVN); <ali-dir> is an
 alignment dir of steps/align_sb.sh covering its utterances; --ivector-dir holds online
 i-vectors (ivector_online.scp, ivector_period). A run resumes from <exp-dir>/checkpoint.pt.
-What <exp-dir> receives is listed in sertl/train/loop.py.
+What <exp-dir> receives is listed in sertl/train/loop.py and sertl/asr/train.py.
 """
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from sertl.asr.train import AsrTrainer, Paths
+from sertl.bin.common import run_training
 from sertl.train.config import load_asr_config
-from sertl.train.loop import Paths, Trainer, init_workers, run_training
+from sertl.train.loop import init_workers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     def train() -> None:
         config, model_config = load_asr_config(args.config)
         paths = Paths(args.data_dir, args.ali_dir, args.exp_dir, args.ivector_dir)
-        Trainer(config, model_config, paths, init_workers(args.device)).run()
+        AsrTrainer(config, model_config, paths, init_workers(args.device)).run()
 
     return run_training("train_asr", train)
 

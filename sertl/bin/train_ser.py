@@ -18,9 +18,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from sertl.bin.common import run_training
 from sertl.ser.config import load_ser_config
 from sertl.ser.train import SerPaths, SerTrainer
-from sertl.train.loop import init_workers, run_training
+from sertl.train.loop import init_workers
 
 
 def pretrained_model(arg: str) -> Path | None:

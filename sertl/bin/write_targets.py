@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from sertl.align import AlignError
-from sertl.aligner import AlignerModel
-from sertl.lang import write_lines
+from sertl.align.lang import write_lines
+from sertl.align.model import AlignerModel
 
 PROG = "write_targets"
 

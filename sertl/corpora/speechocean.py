@@ -14,10 +14,10 @@ import logging
 from pathlib import Path
 from typing import Mapping
 
+from sertl.align.lang import DictDir, group_by_base, read_lexicon, report_oovs
 from sertl.corpora.common import CorpusError, write_data_dir
 from sertl.datadir import table_kind
 from sertl.io import c_sorted, read_table
-from sertl.lang import DictDir, group_by_base, read_lexicon, report_oovs
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,9 @@ import logging
 import re
 from pathlib import Path
 
+from sertl.align.lang import DictDir, Lexicon, group_by_base, read_lexicon, report_oovs
 from sertl.corpora.common import CorpusError, child, sphere_wav_entry, write_data_dir
 from sertl.io import c_sorted
-from sertl.lang import DictDir, Lexicon, group_by_base, read_lexicon, report_oovs
 
 log = logging.getLogger(__name__)
 

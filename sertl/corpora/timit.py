@@ -28,9 +28,9 @@ from typing import Iterable
 
 import soundfile as sf
 
+from sertl.align.lang import DictDir, write_lines
 from sertl.corpora.common import CorpusError, child, sphere_wav_entry, write_data_dir
 from sertl.io import c_sorted
-from sertl.lang import DictDir, write_lines
 
 log = logging.getLogger(__name__)
 

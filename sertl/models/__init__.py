@@ -17,7 +17,7 @@ dict of plain data plus tensors:
   ``subsampling`` (one output per that many frames)
 - ``targets``: the target names (index = target id), as in the alignment dir's
   ``targets.txt``
-- ``decoder``: what the phone decoder needs (see :mod:`sertl.decode`), or None
+- ``decoder``: what the phone decoder needs (see :mod:`sertl.asr.decode`), or None
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Frame-level cross-entropy training of an acoustic model on alignment targets.
+"""The task-neutral loop of frame-level cross-entropy training on per-frame targets.
 
-:class:`Trainer` is the loop; a subclass trains another network on other frame targets
-by supplying its data (``_load_data``: ``self.train``, ``self.valid``, ``self.valid_spk``
-and, for a weighted loss, ``self.class_weights``), its network (``_build_model``) and its
-final output (``_save_final``); SER fine-tuning (:mod:`sertl.ser.train`) does.
+:class:`Trainer` is the loop; a subclass supplies its data (``_load_data``:
+``self.train``, ``self.valid``, ``self.valid_spk`` and, for a weighted loss,
+``self.class_weights``), its network (``_build_model``) and its final output
+(``_save_final``): ASR pretraining on alignment targets (:mod:`sertl.asr.train`) and SER
+fine-tuning (:mod:`sertl.ser.train`).
 
 One process, or several under ``torchrun`` (DDP: NCCL on GPUs, gloo on CPU). Every
 process builds the same global batch of ``batch_size`` chunks and trains on its share
@@ -21,7 +22,7 @@ The experiment dir gets:
   repeats the uninterrupted run's batches and losses
 - ``best_model.pt``: the parameters of the epoch with the best validation frame error
   rate (or loss, per ``training.model_selection``)
-- ``final.pt``: the saved model (format in :mod:`sertl.models`) with the phone decoder
+- ``final.pt``: the subclass's saved model
 - ``final_metrics.json``, ``metrics.jsonl``, ``tensorboard/``: metrics
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -40,18 +41,13 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
-from sertl.config import ConfigError, save_config, to_dict
-from sertl.data import FeatureReader, LoadOptions
-from sertl.decode import PhoneDecoder, Topology
-from sertl.io import TableError
-from sertl.ivector.cli import run_tool
-from sertl.models import ModelConfig, build_model, save_model
+from sertl.config import save_config, to_dict
+from sertl.models import ModelConfig
 from sertl.models.base import AcousticModel
 from sertl.models.layers import set_batchnorm_sync, set_dropout
 from sertl.progress import Progress
 from sertl.train.config import AsrConfig, TrainOptions
-from sertl.train.data import (IGNORE, AlignmentDir, ChunkSampler, FrameStore, OnlineIvectors,
-                              fixed_batches, num_scored, split_by_speaker)
+from sertl.train.data import IGNORE, ChunkSampler, fixed_batches, num_scored
 from sertl.train.metrics import MetricsWriter
 from sertl.train.schedule import LrSchedule, dropout_at, parse_dropout_schedule
 
@@ -97,25 +93,11 @@ def init_workers(device: str | None) -> Workers:
     return Workers(rank, world, dev)
 
 
-def run_training(prog: str, train: Callable[[], object]) -> int:
-    """Run a training entry point's ``train()`` as a tool (sertl.ivector.cli.run_tool:
-    input errors become one line on stderr and exit status 1); the process group of a
-    data-parallel run is torn down either way."""
-    try:
-        return run_tool(prog, train, (ConfigError, TableError, TrainingError, KeyError,
-                                      OSError, ValueError))
-    finally:
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
-@dataclass
-class Paths:
-    """Inputs of a training run."""
+class RunPaths(Protocol):
+    """What the loop needs of a run's inputs (a subclass's paths hold more)."""
     data: Path
-    ali: Path
     exp: Path
-    ivectors: Path | None = None
+    ivectors: Path | None
 
 
 class Trainer:
@@ -123,7 +105,7 @@ class Trainer:
 
     class_weights: torch.Tensor | None = None   # per-target cross-entropy weights
 
-    def __init__(self, config: AsrConfig, model_config: ModelConfig, paths: Paths,
+    def __init__(self, config: AsrConfig, model_config: ModelConfig, paths: RunPaths,
                  workers: Workers):
         self.config, self.model_config, self.paths, self.w = config, model_config, paths, workers
         self.o = config.training
@@ -158,23 +140,13 @@ class Trainer:
         self.ddp = (DistributedDataParallel(self.model) if workers.world > 1 else self.model)
 
     def _load_data(self) -> None:
-        """The alignment dir, training and validation frames with their targets."""
-        d = self.config.data
-        self.ali = AlignmentDir.load(self.paths.ali)
-        reader = FeatureReader(self.paths.data, LoadOptions(d.apply_cmvn, d.norm_vars))
-        utt2spk = {u: reader.utt2spk[u] for u in reader.utterances()}
-        train_utts, valid_utts, self.valid_spk = split_by_speaker(
-            utt2spk, d.num_valid_speakers, self.o.seed)
-        ivectors = OnlineIvectors.load(self.paths.ivectors) if self.paths.ivectors else None
-        self.train = FrameStore.load(reader, self.ali, train_utts, ivectors,
-                                     d.max_length_mismatch, "training set")
-        self.valid = (FrameStore.load(reader, self.ali, valid_utts, ivectors,
-                                      d.max_length_mismatch, "validation set")
-                      if valid_utts else None)
+        """Set ``self.train``, ``self.valid`` (None without validation speakers) and
+        ``self.valid_spk``."""
+        raise NotImplementedError
 
     def _build_model(self) -> AcousticModel:
-        """A fresh network with one output per alignment target."""
-        return build_model(self.model_config, len(self.ali.targets))
+        """A fresh network for the targets of ``self.train``."""
+        raise NotImplementedError
 
     def _check_dims(self) -> None:
         feat_dim = self.train.feats.shape[1]
@@ -423,9 +395,8 @@ class Trainer:
         return metrics
 
     def _save_final(self) -> None:
-        """Write final.pt: the acoustic model with its phone decoder (main process)."""
-        save_model(self.paths.exp / "final.pt", self.model, self.input_description(),
-                   self.ali.targets, self.estimate_decoder().to_dict())
+        """Write ``final.pt`` (main process)."""
+        raise NotImplementedError
 
     def input_description(self) -> dict:
         d = self.config.data
@@ -436,33 +407,6 @@ class Trainer:
                 "left_context": self.model.left_context,
                 "right_context": self.model.right_context,
                 "subsampling": self.model.subsampling}
-
-    def estimate_decoder(self) -> PhoneDecoder:
-        """Phone decoder statistics from the training alignments, with the priors the
-        network's average posteriors."""
-        topology = Topology.from_targets(self.ali.targets, self.ali.phones)
-        targets = self.train.targets.cpu().numpy()
-        alignments = (targets[o:o + n] for o, n in zip(self.train.offsets, self.train.lengths))
-        return PhoneDecoder.estimate(topology, alignments, self.model.subsampling,
-                                     self.average_posteriors())
-
-    @torch.no_grad()
-    def average_posteriors(self, max_frames: int = 100_000) -> np.ndarray:
-        """Mean posterior of each target over (up to ``max_frames`` frames of) training
-        chunks spread over the whole set."""
-        width, f = self.config.data.chunk_width, self.model.subsampling
-        batches = fixed_batches(self.train.lengths, width, self.o.batch_size)
-        keep = max(1, max_frames // (self.o.batch_size * width))
-        self.model.eval()
-        total = torch.zeros(len(self.ali.targets), dtype=torch.float64)
-        for chunks in batches[::max(1, len(batches) // keep)]:
-            x = self.train.inputs(chunks, width, self.model.left_context,
-                                  self.model.right_context).to(self.w.device)
-            scored = (self.train.chunk_targets(chunks, width, f) != IGNORE).to(self.w.device)
-            posteriors = torch.softmax(self.model(x).float(), dim=-1)[scored]
-            total += posteriors.sum(dim=0).double().cpu()
-        self.model.train()
-        return (total / total.sum()).numpy()
 
 
 def _optimizer(model: AcousticModel, o: TrainOptions) -> torch.optim.Optimizer:

@@ -3,7 +3,7 @@
 The classifier maps each frame, with ``context`` frames either side (edges repeat the
 first and last frame, as Kaldi's splicing), to posteriors over the HMM targets (phone x
 state). Divided by the target priors, they serve as emission likelihoods of the hybrid
-HMM (sertl.align). Training is plain frame-level cross-entropy on the current
+HMM (sertl.align.graph). Training is plain frame-level cross-entropy on the current
 alignment, with guards against the failures that make Viterbi training from a flat
 start unstable: a non-finite loss restores the weights of the start of the epoch and
 halves the learning rate (a few times at most), and gradients are clipped.

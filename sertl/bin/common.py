@@ -1,4 +1,4 @@
-"""Shared command-line pieces of the sertl.bin UBM and i-vector tools."""
+"""Shared command-line pieces of the sertl.bin tools: options, devices, error handling."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import sys
 from typing import Callable
 
 import torch
+import torch.distributed as dist
 
 from sertl.audio import AudioError
 from sertl.io import TableError
@@ -49,3 +50,15 @@ def run_tool(name: str, body: Callable[[], object],
 def log(name: str) -> Callable[[str], None]:
     """A logger writing ``<name>: <line>`` to stderr (the job's log file)."""
     return lambda line: print(f"{name}: {line}", file=sys.stderr, flush=True)
+
+
+def run_training(prog: str, train: Callable[[], object]) -> int:
+    """Run a training entry point's ``train()`` as a tool (:func:`run_tool`: input errors,
+    i.e. ValueError such as ConfigError, TableError and TrainingError, KeyError and
+    OSError, become one line on stderr and exit status 1); the process group of a
+    data-parallel run is torn down either way."""
+    try:
+        return run_tool(prog, train, (ValueError, KeyError, OSError))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

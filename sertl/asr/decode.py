@@ -3,7 +3,8 @@ TIMIT: Viterbi search over phone HMMs with a phone bigram LM estimated on the tr
 alignments.
 
 Each phone is a left-to-right chain of its targets (one target per phone, or several
-HMM states named ``PHONE_<n>`` in the alignment's ``targets.txt``). Every target has a
+HMM states named ``PHONE_<n>`` in the alignment's ``targets.txt``; the numbering of
+:mod:`sertl.align.topology`, as the aligner's). Every target has a
 self-loop probability estimated from the training alignments at the model's output
 frame rate; leaving a phone's last state enters the first state of the next phone with
 the bigram probability (add-k smoothed, with sentence start and end). A frame's score
@@ -14,75 +15,20 @@ target that the network never predicts confidently win everywhere), else the tar
 frequencies in the alignments. A target that never occurs in the training alignments
 is left out of the search.
 
-Phone sequences of alignments merge consecutive frames of the same phone, except where a
-multi-state phone restarts at its first state; so two identical one-state phones in a
-row count as one, in the reference as in the hypothesis.
+Phone sequences of alignments come from :meth:`Topology.phone_sequence`, in the
+reference as in the hypothesis.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import torchaudio.functional as taf
 
+from sertl.align.topology import Topology
+
 NEG_INF = -np.inf
-
-
-@dataclass
-class Topology:
-    """Which phone each target belongs to, and its place in the phone's state chain."""
-    phones: list[str]        # phone names, indexed by phone index
-    phone_of: list[int]      # target id -> phone index
-    position: list[int]      # target id -> state position (0 = first) within its phone
-
-    @classmethod
-    def from_targets(cls, targets: list[str], phones: Iterable[str]) -> Topology:
-        """Read target names: a phone of ``phones`` (one state) or ``PHONE_<n>``."""
-        known = set(phones)
-        parsed = []
-        for name in targets:
-            match = re.fullmatch(r"(.+)_(\d+)", name)
-            if name in known:
-                parsed.append((name, 0))
-            elif match and match.group(1) in known:
-                parsed.append((match.group(1), int(match.group(2))))
-            else:
-                raise ValueError(f"target '{name}' is neither a phone nor PHONE_<state>")
-        names = sorted({p for p, _ in parsed}, key=[p for p, _ in parsed].index)
-        ranks = {p: sorted(n for q, n in parsed if q == p) for p in names}
-        return cls(names, [names.index(p) for p, _ in parsed],
-                   [ranks[p].index(n) for p, n in parsed])
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(first target of each phone, last target of each phone, previous target in the
-        chain of each target or -1)."""
-        phone_of, position = np.array(self.phone_of), np.array(self.position)
-        first = np.zeros(len(self.phones), dtype=np.int64)
-        last = np.zeros(len(self.phones), dtype=np.int64)
-        prev = np.full(len(phone_of), -1, dtype=np.int64)
-        by_place = {(p, s): k for k, (p, s) in enumerate(zip(phone_of, position))}
-        for k, (p, s) in enumerate(zip(phone_of, position)):
-            if s == 0:
-                first[p] = k
-            if (p, s + 1) not in by_place:
-                last[p] = k
-            if s > 0:
-                prev[k] = by_place[(p, s - 1)]
-        return first, last, prev
-
-    def phone_sequence(self, targets: np.ndarray) -> list[int]:
-        """Phone indices of a per-frame target sequence (see the module docstring)."""
-        phone_of, position = np.array(self.phone_of), np.array(self.position)
-        seq: list[int] = []
-        prev_phone, prev_pos = -1, -1
-        for k in targets:
-            p, s = phone_of[k], position[k]
-            if p != prev_phone or s < prev_pos:
-                seq.append(int(p))
-            prev_phone, prev_pos = p, s
-        return seq
 
 
 @dataclass
@@ -94,12 +40,13 @@ class PhoneDecoder:
     log_bigram: list[list[float]]  # (P + 1) x (P + 1); row P = <s>, column P = </s>
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"topology": self.topology.to_dict(), "log_prior": self.log_prior,
+                "log_self": self.log_self, "log_bigram": self.log_bigram}
 
     @classmethod
     def from_dict(cls, values: dict) -> PhoneDecoder:
-        return cls(Topology(**values["topology"]), values["log_prior"], values["log_self"],
-                   values["log_bigram"])
+        return cls(Topology.from_dict(values["topology"]), values["log_prior"],
+                   values["log_self"], values["log_bigram"])
 
     @classmethod
     def estimate(cls, topology: Topology, alignments: Iterable[np.ndarray], subsampling: int,
@@ -167,7 +114,7 @@ class PhoneDecoder:
         phones = []
         for t in range(num_frames - 1, -1, -1):
             if t == 0 or (moved[t, state] and is_first[state]):
-                phones.append(phone_of[state])
+                phones.append(int(phone_of[state]))
             state = int(source[t, state])
         return phones[::-1]
 

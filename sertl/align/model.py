@@ -1,9 +1,9 @@
 """The trainable aligner: config, model file, training and alignment of utterance sets.
 
 steps/align_sb.sh trains it from a flat start: iteration 0 segments every transcript
-uniformly (sertl.align.flat_start); each iteration then trains frame classifiers on the
+uniformly (sertl.align.graph.flat_start); each iteration then trains frame classifiers on the
 current alignment and realigns every utterance with HMMAligner's Viterbi
-(sertl.align.ViterbiAligner). What makes this dependable where SpeechBrain's own TIMIT
+(sertl.align.graph.ViterbiAligner). What makes this dependable where SpeechBrain's own TIMIT
 recipe was not (speechbrain issue 1175: Viterbi training "super unstable", 80% accuracy
 with 60 phones, 30% after a change of phone set):
 
@@ -20,7 +20,7 @@ with 60 phones, 30% after a change of phone set):
   is exact (no beam) with explicit lengths, and the path score is recomputed so that
   utterances without a valid path are reported, not written.
 - Training guards: gradient clipping, and a NaN/inf loss restores the epoch's start and
-  halves the learning rate (sertl.frame_classifier); every step is resumable.
+  halves the learning rate (sertl.align.classifier); every step is resumable.
 """
 from __future__ import annotations
 
@@ -33,13 +33,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sertl.align import (AlignError, Alignment, Graph, HmmOptions, Topology, ViterbiAligner,
-                         build_graph)
-from sertl.config import from_dict, load_config, to_dict
-from sertl.frame_classifier import (ClassifierConfig, FrameClassifier, FrameSet, TrainConfig,
+from sertl.align import AlignError
+from sertl.align.classifier import (ClassifierConfig, FrameClassifier, FrameSet, TrainConfig,
                                     TrainStats, log_priors, train_classifier)
+from sertl.align.graph import Alignment, Graph, HmmOptions, ViterbiAligner, build_graph
+from sertl.align.lang import Lang
+from sertl.align.topology import Topology
+from sertl.config import from_dict, load_config, to_dict
 from sertl.io import atomic_open, read_table
-from sertl.lang import Lang
 from sertl.progress import Progress
 
 

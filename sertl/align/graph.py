@@ -4,7 +4,7 @@ An utterance's transcript becomes a left-to-right HMM graph: each phone has
 ``num_states`` states (self-loop and forward arc; a phone lasts at least that many
 frames), and an optional silence may stand before the first word, between words and
 after the last one. Every graph state emits one *target* (phone x state), the class
-set of the frame classifier (sertl.frame_classifier) that supplies per-frame
+set of the frame classifier (sertl.align.classifier) that supplies per-frame
 emission scores.
 
 The Viterbi search is SpeechBrain's ``HMMAligner`` (exact, beam-free dynamic
@@ -28,43 +28,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from sertl.align import AlignError
+from sertl.align.topology import Topology
+
 # Log-probability of forbidden arcs and padded graph states. Far below any real path
 # score (at most a few thousand frames of emission scores), so a path that uses one is
 # recognised afterwards; the default of HMMAligner (-1e5) is not safe for long
 # utterances with poor emission scores.
 NEG_INF = -1e9
-
-
-class AlignError(ValueError):
-    """An utterance or model that cannot be aligned; the message names it."""
-
-
-@dataclass(frozen=True)
-class Topology:
-    """Phones (``phones.txt`` order, ids 1..N) and HMM states per phone.
-
-    Target ``(phone_id - 1) * num_states + state`` is the classifier output for state
-    ``state`` (0-based) of phone ``phone_id``.
-    """
-    phones: tuple[str, ...]
-    num_states: int
-
-    def __post_init__(self) -> None:
-        if self.num_states < 1:
-            raise AlignError(f"states per phone must be at least 1, got {self.num_states}")
-
-    @property
-    def num_targets(self) -> int:
-        return len(self.phones) * self.num_states
-
-    def target(self, phone_id: int, state: int) -> int:
-        return (phone_id - 1) * self.num_states + state
-
-    def target_names(self) -> list[str]:
-        """``PH`` per target with one state per phone, else ``PH_0``, ``PH_1`` ..."""
-        if self.num_states == 1:
-            return list(self.phones)
-        return [f"{p}_{s}" for p in self.phones for s in range(self.num_states)]
 
 
 @dataclass(frozen=True)
