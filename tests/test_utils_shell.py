@@ -306,6 +306,34 @@ def test_run_sigterm_kills_the_jobs(tmp_path: Path):
     assert "# Ended (code 143)" in (tmp_path / "log/k.1.log").read_text()
 
 
+def wait_for_pids(pid_files: list[Path], timeout: float = 20) -> list[int]:
+    """The pids that jobs wrote into ``pid_files``, once all are written."""
+    deadline = time.time() + timeout
+    while not all(p.exists() and p.read_text().strip() for p in pid_files):
+        assert time.time() < deadline, "jobs did not start"
+        time.sleep(0.05)
+    return [int(p.read_text()) for p in pid_files]
+
+
+def test_sigkilled_recipe_leaves_no_job_running(tmp_path: Path):
+    """kill -9 of a recipe's process group: the jobs, in sessions of their own, must die
+    too (an orphaned training once ran on beside its rerun; issue 12)."""
+    write_script(tmp_path / "bg.sh", 'sleep 60 | cat &\necho $! > "pid.$1"\nwait\n')
+    write_script(tmp_path / "recipe.sh", f'{UTILS / "run.py"} JOB=1:2 log/k.JOB.log '
+                 'bash bg.sh JOB\necho "recipe went on" > after\n')
+    env = dict(os.environ, SERTL_MAX_JOBS="2")
+    recipe = subprocess.Popen(["bash", "recipe.sh"], cwd=tmp_path, env=env,
+                              start_new_session=True)
+    jobs = wait_for_pids([tmp_path / "pid.1", tmp_path / "pid.2"])
+    os.killpg(recipe.pid, signal.SIGKILL)
+    recipe.wait()
+    deadline = time.time() + 5
+    while any(process_alive(pid) for pid in jobs):
+        assert time.time() < deadline, "the jobs outlived the killed recipe"
+        time.sleep(0.05)
+    assert not (tmp_path / "after").exists()
+
+
 # --- utils/slurm.py with a fake sbatch ---------------------------------------------------
 
 FAKE_SBATCH = """#!{python}

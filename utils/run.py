@@ -25,6 +25,9 @@ The cores are the CPUs this process may use, or $SERTL_MAX_JOBS when set. When j
 the others still run to their end; run.py then names the first failed log and exits 1.
 SIGTERM and SIGINT (unless ignored, as in a background job) kill the running jobs (each
 job's whole process group) and start no new ones; a second signal kills them with SIGKILL.
+Jobs die with run.py however it dies: a watchdog process (see Watchdog) SIGKILLs the
+process groups of the jobs still running when run.py is gone, even after a SIGKILL of the
+recipe's whole process group (which the jobs, in groups of their own, would escape).
 Only the standard library is used, so any python3 runs it; utils/slurm.py imports its
 command-line parsing from here.
 """
@@ -159,11 +162,69 @@ def now() -> str:
     return time.strftime("%a %b %d %H:%M:%S %Z %Y")
 
 
-class LocalJobs:
-    """Runs jobs as process groups on this machine and kills the live ones on a signal."""
+class Watchdog:
+    """A process that acts for this one once it is gone, however it ended (even by SIGKILL).
 
-    def __init__(self, threads: int):
+    It runs in a session of its own, so a signal to the recipe's process group does not
+    reach it, and reads lines "+KEY" (register) and "-KEY" (done) from a pipe whose write
+    end only this process and the jobs' registration hold. When every writer has exited,
+    the pipe reads end-of-file and the watchdog calls ``on_orphaned(KEY)`` for each key still
+    registered, then exits. Start it before any thread (it forks).
+    """
+
+    def __init__(self, on_orphaned: Callable[[str], None]):
+        read_fd, self.fd = os.pipe()
+        if os.fork() == 0:
+            code = 1
+            try:
+                os.close(self.fd)
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 1)  # so that a pipe reading run.py's output ends with it
+                live: set[str] = set()
+                with os.fdopen(read_fd, "rb") as pipe:
+                    for line in pipe:
+                        key = line.decode().rstrip("\n")
+                        (live.add if key.startswith("+") else live.discard)(key[1:])
+                for key in live:
+                    on_orphaned(key)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(read_fd)
+
+    def _send(self, line: str) -> None:
+        os.write(self.fd, line.encode() + b"\n")
+
+    def register(self, key: str) -> None:
+        self._send("+" + key)
+
+    def done(self, key: str) -> None:
+        self._send("-" + key)
+
+    def registering(self, command: str) -> str:
+        """``command`` preceded by bash lines that register its process group ($$, as the
+        job runs in a group of its own) with the watchdog and close the pipe. The job
+        registers itself, so no job escapes if run.py dies just after starting it."""
+        return f"echo +$$ >&{self.fd}; exec {self.fd}>&-; {command}"
+
+
+def kill_orphaned_job(pgid: str) -> None:
+    """Watchdog action of run.py: SIGKILL a job's process group left behind."""
+    try:
+        os.killpg(int(pgid), signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class LocalJobs:
+    """Runs jobs as process groups on this machine and kills the live ones on a signal;
+    ``watchdog`` kills them when run.py itself is killed."""
+
+    def __init__(self, threads: int, watchdog: Watchdog):
         self.threads = threads
+        self.watchdog = watchdog
         self.stopped_by: int | None = None
         self._live: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
@@ -182,13 +243,15 @@ class LocalJobs:
                     return None
                 f.write(f"# {command}\n# Started at {now()}\n#\n")
                 f.flush()
-                job = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL,
-                                       stdout=f, stderr=subprocess.STDOUT, env=self._env,
-                                       start_new_session=True)
+                job = subprocess.Popen(["bash", "-c", self.watchdog.registering(command)],
+                                       stdin=subprocess.DEVNULL, stdout=f,
+                                       stderr=subprocess.STDOUT, env=self._env,
+                                       start_new_session=True, pass_fds=(self.watchdog.fd,))
                 self._live.add(job)
             code = job.wait()
             with self._lock:
                 self._live.discard(job)
+                self.watchdog.done(str(job.pid))
             if code < 0:  # killed by signal -code: report it as bash does, 128 + signal
                 code = 128 - code
             elapsed = round(time.time() - start)
@@ -241,7 +304,7 @@ def main(argv: list[str]) -> int:
     max_jobs = options.get("max-jobs-run", len(jobs.indices))
     parallel = min(max_jobs, max(1, cores // threads), len(jobs.indices))
     logs = [jobs.log(i) for i in jobs.indices]
-    runner = LocalJobs(threads)
+    runner = LocalJobs(threads, Watchdog(kill_orphaned_job))
     on_stop_signals(runner.stop)
     try:
         make_log_dirs(logs)

@@ -22,7 +22,8 @@ when every job of the array has ended (no polling of squeue), then reads the
 or memory limit, or lost with its node) failed too. Logs are removed before submission, so
 an old log is never taken for a new result. On failure it names the first failed log and
 exits 1, like run.py. SIGINT and SIGTERM cancel the array (scancel by its job name, which
-holds slurm.py's process id).
+holds slurm.py's process id), and so does run.py's watchdog when slurm.py is gone without
+having seen the array end (killed by SIGKILL, e.g. with its recipe's process group).
 Only the standard library is used, so any python3 runs it.
 """
 from __future__ import annotations
@@ -36,8 +37,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from run import (RUN_OPTIONS, JobArray, UsageError, failure_message, make_log_dirs, now,
-                 on_stop_signals, parse_command_line)
+from run import (RUN_OPTIONS, JobArray, UsageError, Watchdog, failure_message, make_log_dirs,
+                 now, on_stop_signals, parse_command_line)
 
 USAGE = ("Usage: slurm.py [--config FILE] [options] [JOB=1:N] <log-file> <command> [<arg>...]"
          " (see utils/slurm.py)")
@@ -109,23 +110,32 @@ def ended_code(log: str) -> int | None:
     return codes[-1] if codes else None
 
 
-def submit_and_wait(sbatch: list[str], job_name: str) -> int:
-    """Run sbatch (with --wait) to its end; on SIGINT/SIGTERM cancel the array and exit."""
+def cancel_array(job_name: str) -> None:
+    """scancel the jobs of this user named ``job_name``."""
+    try:
+        subprocess.run(["scancel", f"--name={job_name}", f"--user={getpass.getuser()}"],
+                       check=False)
+    except OSError as e:
+        print(f"slurm.py: could not cancel job {job_name}: {e}", file=sys.stderr)
+
+
+def submit_and_wait(sbatch: list[str], job_name: str, watchdog: Watchdog) -> int:
+    """Run sbatch (with --wait) to its end; on SIGINT/SIGTERM cancel the array and exit,
+    and should this process be killed outright, ``watchdog`` cancels it."""
+    watchdog.register(job_name)
     proc = subprocess.Popen(sbatch, stdout=subprocess.DEVNULL)
 
     def cancel(signum: int, _frame: object) -> None:
-        try:
-            subprocess.run(["scancel", f"--name={job_name}", f"--user={getpass.getuser()}"],
-                           check=False)
-        except OSError as e:
-            print(f"slurm.py: could not cancel job {job_name}: {e}", file=sys.stderr)
+        cancel_array(job_name)
         proc.terminate()
         print(f"slurm.py: stopped by {signal.Signals(signum).name}; cancelled job {job_name}",
               file=sys.stderr)
         sys.exit(128 + signum)
 
     on_stop_signals(cancel)
-    return proc.wait()
+    code = proc.wait()
+    watchdog.done(job_name)
+    return code
 
 
 def sbatch_command(jobs: JobArray, options: dict[str, object], extra: list[str],
@@ -179,7 +189,7 @@ def main(argv: list[str]) -> int:
         script.write_text(batch_script(jobs, options.get("num-threads", 1), argv),
                           encoding="utf-8")
         sbatch_code = submit_and_wait(sbatch_command(jobs, options, extra, script, job_name),
-                                      job_name)
+                                      job_name, Watchdog(cancel_array))
     except OSError as e:
         print(f"slurm.py: {e}", file=sys.stderr)
         return 1
