@@ -17,6 +17,8 @@ data=$1
 name=$(basename "$data")
 logdir=${2:-$data/log}
 vaddir=${3:-$data/data}
+. utils/lock.sh
+lock_dir "$data"
 [ -f "$data/feats.scp" ] || { echo "$0: no $data/feats.scp (make features first)" >&2; exit 1; }
 [ -f "$vad_config" ] || { echo "$0: no such config file: $vad_config" >&2; exit 1; }
 mkdir -p "$logdir" "$vaddir"

@@ -41,6 +41,8 @@ done
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
 mkdir -p "$dir/log"
+. utils/lock.sh
+lock_dir "$dir"
 
 if [ ! -f "$dir/final.pt" ]; then
   echo "$0: training $dir ($config, $nj_train process(es)), log in $dir/log/train.log" >&2

@@ -169,3 +169,24 @@ def test_bad_feature_config_keeps_previous_outputs(tmp_path, repo_env):
     feats = dict(kaldi_io.read_mat_scp(str(data / "feats.scp")))
     for utt in feats_before:
         np.testing.assert_array_equal(feats[utt], feats_before[utt])
+
+
+def test_second_writer_of_a_data_dir_is_refused(tmp_path, repo_env):
+    """Two feature steps on one data dir would race on its arks and scps (issue 12)."""
+    data = make_data(tmp_path, delay_spk="spk3")
+    args = ["steps/make_fbank.sh", "--nj", "2", str(data), str(tmp_path / "log"),
+            str(tmp_path / "fbank")]
+    first = subprocess.Popen(args, cwd=REPO, env=repo_env, start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while not (tmp_path / "log" / "make_fbank_train.2.log").exists():
+            assert time.monotonic() < deadline and first.poll() is None, "no job started"
+            time.sleep(0.1)
+        for step in (args, ["steps/compute_cmvn_stats.sh", str(data)]):
+            r = run_step(step, repo_env)
+            assert r.returncode == 1
+            assert f"{data} is being written by another run (pid {first.pid}, " in r.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()

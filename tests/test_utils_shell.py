@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -162,7 +163,7 @@ def stages_run(recipe_dir: Path, *args: str, expect_rc: int = 0) -> list[str]:
 
 
 def markers(recipe_dir: Path) -> list[str]:
-    return sorted(p.name for p in (recipe_dir / "exp" / "stages").glob("*"))
+    return sorted(p.name for p in (recipe_dir / "exp" / "stages").glob("stage*"))
 
 
 def test_stage_markers_hold_date_and_command_line(recipe: Path):
@@ -204,6 +205,38 @@ def test_killed_redo_is_resumed(recipe: Path):
 def test_force_redoes_selected_stages(recipe: Path):
     assert stages_run(recipe, "--force", "true", "--stop-stage", "1") == ["0", "1"]
     assert stages_run(recipe) == ["2"]
+
+
+def test_second_run_of_a_recipe_dir_is_refused(recipe: Path):
+    """Two runs in one dir once raced into the same logs and arks (issue 12)."""
+    (recipe / "run.sh").write_text(RUN_SH.format(utils=shlex.quote(str(UTILS))).replace(
+        'echo "$n" >> ran.txt', 'echo "$n" >> ran.txt; touch started; sleep 3'))
+    (recipe / "ran.txt").unlink()
+    first = subprocess.Popen(["bash", "run.sh", "--force", "true", "--stop-stage", "0"],
+                             cwd=recipe, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 20
+    while not (recipe / "started").exists():
+        assert time.time() < deadline, "the first run did not start"
+        time.sleep(0.05)
+    second = run_bash(recipe / "run.sh", "--force", "true", cwd=recipe)
+    assert second.returncode == 1
+    assert re.search(r"run.sh: exp/stages is being written by another run \(pid "
+                     rf"{first.pid}, run.sh, since .*\).*wait for that run to end",
+                     second.stderr), second.stderr
+    _, stderr = first.communicate(timeout=30)
+    assert first.returncode == 0, stderr
+    assert (recipe / "ran.txt").read_text().split() == ["0"]  # the second ran nothing
+    assert stages_run(recipe) == ["1", "2"]  # the lock went with the first run
+
+
+def test_lock_held_by_the_calling_run_passes(tmp_path: Path):
+    step = tmp_path / "step.sh"
+    step.write_text(f". {shlex.quote(str(UTILS))}/lock.sh\nlock_dir out\necho wrote\n")
+    outer = tmp_path / "outer.sh"
+    outer.write_text(f". {shlex.quote(str(UTILS))}/lock.sh\nlock_dir out\nbash step.sh\n")
+    (tmp_path / "out").mkdir()
+    result = run_bash(outer, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == "wrote\n", result.stderr
 
 
 # --- utils/run.py ------------------------------------------------------------------------

@@ -26,7 +26,11 @@
 # stage_end N  writes $stage_dir/stageN.done (date and command line; written under a
 #   temporary name and renamed) and removes the markers of all later stages: their
 #   inputs have changed, so they run again.
+# Sourcing it also locks $stage_dir (utils/lock.sh): a second run of the same recipe
+# dir is refused while this one runs.
 # Sourcing it changes no shell option; its helpers start with _stage_.
+
+. "$(dirname "${BASH_SOURCE[0]}")/lock.sh"
 
 _stage_int() {  # _stage_int <what> <value>: fail unless value is an integer
   if ! [[ $2 =~ ^-?[0-9]+$ ]]; then
@@ -89,3 +93,5 @@ case " ${parse_options_given:-} " in
   *) stage_explicit=false ;;
 esac
 _stage_first_reached=false
+mkdir -p "${stage_dir:-exp/stages}"
+lock_dir "${stage_dir:-exp/stages}"

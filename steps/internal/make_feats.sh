@@ -25,6 +25,8 @@ logdir=${2:-$data/log}
 featdir=${3:-$data/data}
 [ -n "$config" ] && [ ! -f "$config" ] && { echo "$0: no such config file: $config" >&2; exit 1; }
 [ -f "$data/wav.scp" ] || { echo "$0: no $data/wav.scp" >&2; exit 1; }
+. utils/lock.sh
+lock_dir "$data"
 
 utils/validate_data_dir.sh --no-feats --no-text "$data"
 mkdir -p "$logdir" "$featdir"
