@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from sertl.align.topology import Topology
 from sertl.asr.decode import PhoneDecoder, edit_errors
@@ -26,7 +26,7 @@ from sertl.models import load_model, model_config_from_dict
 from sertl.train.config import AsrConfig
 from sertl.train.data import IGNORE, ChunkSampler, FrameStore
 from sertl.train.loop import init_workers
-from sertl.train.metrics import MetricsWriter, crc32c, read_metrics
+from sertl.train.metrics import MetricsWriter, read_metrics
 from sertl.train.schedule import dropout_at, parse_dropout_schedule
 
 REPO = Path(__file__).resolve().parents[1]
@@ -263,18 +263,38 @@ def test_dropout_schedule_follows_kaldi_syntax():
         parse_dropout_schedule("0,0.1@0.6,0.2@0.3,0")
 
 
+def tensorboard_scalars(directory: Path, tag: str) -> list[tuple[int, float]]:
+    """(step, value) of one scalar, as TensorBoard itself reads the event files."""
+    events = EventAccumulator(str(directory / "tensorboard"))
+    events.Reload()
+    return [(e.step, e.value) for e in events.Scalars(tag)]
+
+
 def test_metrics_are_jsonl_and_tensorboard_records(tmp_path):
-    assert crc32c(b"123456789") == 0xE3069283
     writer = MetricsWriter(tmp_path)
     writer.write(5, {"train/loss": 1.5}, epoch=1)
     writer.close()
     assert read_metrics(tmp_path / "metrics.jsonl") == [{"step": 5, "epoch": 1,
                                                           "train/loss": 1.5}]
-    data = next((tmp_path / "tensorboard").iterdir()).read_bytes()
-    records = []
-    while data:
-        (length,) = struct.unpack("<Q", data[:8])
-        records.append(data[12:12 + length])
-        data = data[16 + length:]
-    assert len(records) == 2 and b"brain.Event:2" in records[0]
-    assert b"train/loss" in records[1] and struct.pack("<f", 1.5) in records[1]
+    assert tensorboard_scalars(tmp_path, "train/loss") == [(5, 1.5)]
+
+
+def test_resumed_metrics_hold_each_step_once(tmp_path):
+    """A resume replays the steps after its checkpoint; they were logged twice (issue 12)."""
+    writer = MetricsWriter(tmp_path)
+    for step in (10, 20, 30):
+        writer.write(step, {"train/loss": float(step)})
+    records_at_checkpoint = writer.records
+    for step in (40, 50):  # after the checkpoint: killed here, then replayed
+        writer.write(step, {"train/loss": -1.0})
+    writer.close()
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 6')  # a record cut by the kill
+    writer = MetricsWriter(tmp_path, step=30, records=records_at_checkpoint)
+    for step in (40, 50, 60):
+        writer.write(step, {"train/loss": float(step)})
+    writer.close()
+    expected = [(step, float(step)) for step in (10, 20, 30, 40, 50, 60)]
+    assert [(r["step"], r["train/loss"]) for r in read_metrics(tmp_path / "metrics.jsonl")
+            ] == expected
+    assert tensorboard_scalars(tmp_path, "train/loss") == expected

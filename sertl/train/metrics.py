@@ -1,98 +1,58 @@
 """Training metrics as ``metrics.jsonl`` (one JSON object per line) and TensorBoard scalars.
 
-The ``tensorboard`` package is not a dependency, so scalars are written directly in
-TensorBoard's event-file format: a TFRecord file (each record: little-endian uint64
-length, masked CRC-32C of the length, the payload, masked CRC-32C of the payload) of
-serialized ``tensorflow.Event`` protocol buffers (wall_time = 1, step = 2,
-file_version = 3, summary = 5; Summary.value = 1; Value.tag = 1, Value.simple_value = 2).
-``tensorboard --logdir <exp>/tensorboard`` reads them.
+The scalars go through ``torch.utils.tensorboard`` (the ``tensorboard`` package), so
+``tensorboard --logdir <exp>/tensorboard`` reads them. A run resumed from a checkpoint
+replays the steps after it; the writer then drops what those steps wrote before, from
+metrics.jsonl and (TensorBoard's ``purge_step``) from the curves, so no step is logged
+twice.
 """
 from __future__ import annotations
 
 import json
-import socket
-import struct
-import time
 from pathlib import Path
 
+from torch.utils.tensorboard import SummaryWriter
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
-
-
-_CRC32C_TABLE = _crc32c_table()
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli), the checksum of TFRecord files."""
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc = _CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def _masked_crc(data: bytes) -> bytes:
-    crc = crc32c(data)
-    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF)
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _event(step: int, *, version: str | None = None,
-           scalars: dict[str, float] | None = None) -> bytes:
-    event = _varint(1 << 3 | 1) + struct.pack("<d", time.time()) + _varint(2 << 3) + _varint(step)
-    if version is not None:
-        event += _field(3, version.encode())
-    if scalars:
-        values = b"".join(_field(1, _field(1, tag.encode()) + _varint(2 << 3 | 5)
-                                 + struct.pack("<f", value)) for tag, value in scalars.items())
-        event += _field(5, values)
-    return event
+from sertl.io import atomic_open
 
 
 class MetricsWriter:
-    """Appends metrics to ``<dir>/metrics.jsonl`` and ``<dir>/tensorboard/events.out...``."""
+    """Appends metrics to ``<dir>/metrics.jsonl`` and TensorBoard events in
+    ``<dir>/tensorboard``.
 
-    def __init__(self, directory: str | Path):
+    A resumed run passes the checkpoint's ``step`` and ``records`` (the value of
+    :attr:`records` when the checkpoint was written): metrics.jsonl is cut to that many
+    records and TensorBoard discards the events after ``step``.
+    """
+
+    def __init__(self, directory: str | Path, *, step: int = 0, records: int | None = None):
         directory = Path(directory)
-        (directory / "tensorboard").mkdir(parents=True, exist_ok=True)
-        self.jsonl = open(directory / "metrics.jsonl", "a", encoding="utf-8")
-        name = f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}"
-        self.events = open(directory / "tensorboard" / name, "ab")
-        self._record(_event(0, version="brain.Event:2"))
-
-    def _record(self, payload: bytes) -> None:
-        length = struct.pack("<Q", len(payload))
-        self.events.write(length + _masked_crc(length) + payload + _masked_crc(payload))
-        self.events.flush()
+        jsonl = directory / "metrics.jsonl"
+        kept: list[str] = []
+        if jsonl.exists():
+            kept = jsonl.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in kept if line.endswith("\n")]  # not a half-written one
+            if records is not None:
+                kept = kept[:records]
+        with atomic_open(jsonl, encoding="utf-8") as f:
+            f.writelines(kept)
+        self.records = len(kept)
+        self.jsonl = open(jsonl, "a", encoding="utf-8")
+        self.tensorboard = SummaryWriter(str(directory / "tensorboard"),
+                                         purge_step=step + 1 if records is not None else None)
 
     def write(self, step: int, scalars: dict[str, float], **info: object) -> None:
         """Log ``scalars`` (e.g. ``train/loss``) at ``step``, plus ``info`` in the jsonl."""
         self.jsonl.write(json.dumps({"step": step, **info, **scalars}) + "\n")
         self.jsonl.flush()
-        self._record(_event(step, scalars=scalars))
+        self.records += 1
+        for tag, value in scalars.items():
+            self.tensorboard.add_scalar(tag, value, step)
+        self.tensorboard.flush()
 
     def close(self) -> None:
         self.jsonl.close()
-        self.events.close()
+        self.tensorboard.close()
 
 
 def read_metrics(path: str | Path) -> list[dict]:
