@@ -28,6 +28,7 @@ from sertl.train.data import IGNORE, ChunkSampler, FrameStore
 from sertl.train.loop import init_workers
 from sertl.train.metrics import MetricsWriter, read_metrics
 from sertl.train.schedule import dropout_at, parse_dropout_schedule
+from test_model_files import TouchOnLoad
 
 REPO = Path(__file__).resolve().parents[1]
 PHONES = ["sil", "a", "b", "c"]
@@ -185,6 +186,17 @@ def test_resume_after_kill_repeats_the_uninterrupted_losses(tmp_path):
     a = torch.load(full.exp / "final.pt", weights_only=False)["state_dict"]
     b = torch.load(killed.exp / "final.pt", weights_only=False)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_planted_checkpoint_is_refused_without_running_code(tmp_path):
+    """A checkpoint.pt whose pickle runs code must not run on resume (issue 12)."""
+    paths = make_aligned_set(tmp_path)
+    paths.exp.mkdir()
+    marker = tmp_path / "marker"
+    torch.save({"model": TouchOnLoad(marker)}, paths.exp / "checkpoint.pt")
+    with pytest.raises(ValueError, match=r"checkpoint.pt: refused: .* could run code"):
+        trainer(tiny_config(), paths).run()
+    assert not marker.exists()
 
 
 def test_ddp_two_gloo_processes_match_one_process(tmp_path):

@@ -18,9 +18,14 @@ dict of plain data plus tensors:
 - ``targets``: the target names (index = target id), as in the alignment dir's
   ``targets.txt``
 - ``decoder``: what the phone decoder needs (see :mod:`sertl.asr.decode`), or None
+
+Every file sertl writes with ``torch.save`` (models, checkpoints) holds only plain data
+and tensors, and is read with :func:`load_file` (``weights_only=True``): users load other
+people's pretrained exps, and unpickling anything else could run code.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +74,22 @@ def save_model(path: str | Path, model: AcousticModel, input_desc: dict[str, Any
     tmp.replace(path)
 
 
+def load_file(path: str | Path, device: str | torch.device = "cpu") -> Any:
+    """What ``torch.save`` wrote to ``path``, if it is only plain data and tensors (so
+    reading it runs no code); otherwise a ValueError naming the file."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        reason = next((line for line in str(e).splitlines() if "Unsupported" in line), "")
+        raise ValueError(f"{path}: refused: it holds more than tensors and plain data, so "
+                         f"loading it could run code (not written by sertl?) {reason}"
+                         ) from None
+
+
 def load_model(path: str | Path, device: str | torch.device = "cpu"
                ) -> tuple[AcousticModel, dict[str, Any]]:
     """The network of a saved model (in eval mode) and the whole saved dict."""
-    saved = torch.load(path, map_location=device, weights_only=False)
+    saved = load_file(path, device)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise ValueError(f"{path}: not a sertl acoustic model ({FORMAT})")
     config = model_config_from_dict(saved["model_config"], f"{path}: model_config")

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from sertl.config import from_dict, to_dict
-from sertl.models import build_model, load_model, model_config_from_dict
+from sertl.models import build_model, load_file, load_model, model_config_from_dict
 from sertl.models.base import AcousticModel
 from sertl.models.layers import BatchNorm
 from sertl.ser.config import ClassifierOptions
@@ -137,7 +137,7 @@ def save_ser_model(path: str | Path, model: TransferModel, classes: list[str],
 def load_ser_model(path: str | Path, device: str | torch.device = "cpu"
                    ) -> tuple[TransferModel, dict[str, Any]]:
     """The network of a saved SER model (in eval mode) and the whole saved dict."""
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = load_file(path)
     if not isinstance(saved, dict) or saved.get("format") != FORMAT:
         raise ValueError(f"{path}: not a sertl SER model ({FORMAT})")
     config = model_config_from_dict(saved["base_config"], f"{path}: base_config")
@@ -160,7 +160,7 @@ def load_base(path: str | Path, device: str | torch.device = "cpu") -> Pretraine
     """The network to fine-tune from a saved model: an ASR model (:mod:`sertl.models`)
     whole, or the cut network of an SER model (fine-tuning it again, e.g. on another
     corpus for cross-lingual transfer), with every parameter trainable."""
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = load_file(path)
     if isinstance(saved, dict) and saved.get("format") == FORMAT:
         base, num_targets = load_ser_model(path, device)[0].base, saved["base_num_targets"]
     else:

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from sertl.config import save_config, to_dict
-from sertl.models import ModelConfig
+from sertl.models import ModelConfig, load_file
 from sertl.models.base import AcousticModel
 from sertl.models.layers import set_batchnorm_sync, set_dropout
 from sertl.progress import Progress
@@ -188,7 +188,7 @@ class Trainer:
         path = self.checkpoint_path()
         if not path.exists():
             return False
-        ckpt = torch.load(path, map_location=self.w.device, weights_only=False)
+        ckpt = load_file(path, self.w.device)
         self.model.load_state_dict(ckpt["model"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
@@ -383,7 +383,7 @@ class Trainer:
                    "train_frames_per_second": self.state["train_frames"]
                    / max(self.state["train_seconds"], 1e-9),
                    "processes": self.w.world, "device": self.w.device.type}
-        self.model.load_state_dict(torch.load(exp / "best_model.pt", map_location=self.w.device))
+        self.model.load_state_dict(load_file(exp / "best_model.pt", self.w.device))
         if self.valid is not None:
             metrics.update(self.validate())
         if self.w.main:
