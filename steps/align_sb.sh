@@ -9,13 +9,17 @@
 # <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its voiced
 # frames (<src-dir>/ali_0); iteration x = 1..num-iters trains new cross-fitted
 # classifiers on the alignment of iteration x-1 (<src-dir>/x.mdl) and realigns with them
-# (<src-dir>/ali_x; the last iteration realigns straight into <ali-dir>). A killed run
-# goes on from the last finished iteration. <src-dir> and <ali-dir> may be the same.
+# (<src-dir>/ali_x); with --final-single true, iteration num-iters + 1 trains a single
+# classifier on the last alignment (final.mdl), which realigns every utterance into
+# <ali-dir>. A killed run goes on from the last finished iteration. <src-dir> and
+# <ali-dir> may be the same.
 # Writes to <ali-dir>: ali.JOB.ark + ali.scp (int32 target per frame: phone x state),
 # phone_ali.JOB.ark + phone_ali.scp (phone ids of phones.txt per frame), num_targets,
 # targets.txt ("name id"), phones.txt, ali.ctm (utt 1 start dur phone), final.mdl, and
-# log/. Per iteration, <src-dir>/log/summary.log gives the training loss and frame
-# accuracy on the current targets and the average per-frame log-likelihood of the
+# log/. Per iteration, <src-dir>/log/summary.log gives the training loss, the frame
+# accuracy on the training frames and on held-out utterances (each classifier on the
+# fold it did not see; the single classifier on 1 in 20 utterances kept out of its
+# training), and the average per-frame log-likelihood of the
 # realigned Viterbi paths (<ali-dir>/log/summary.log for the final pass).
 # e.g.: steps/align_sb.sh --nj 4 data/asr_hires data/lang exp/mono exp/mono_ali
 # Options:
@@ -23,6 +27,9 @@
 #   --cmd <cmd>            job runner (default run.py)
 #   --num-iters <k>        training iterations after the flat start (default 6)
 #   --num-states <n>       HMM states per phone of a new model, e.g. 1 or 3 (default 3)
+#   --final-single <bool>  train final.mdl as one classifier (no cross-fitting) on the
+#                          last iteration's alignment, so the states agree across the
+#                          folds (default true); false: final.mdl = <num-iters>.mdl
 #   --align-config <file>  YAML hyper-parameters (sertl.align.model.AlignConfig; default: built in)
 #   --device <dev>         torch device, e.g. cpu or cuda (default: cuda when available)
 set -euo pipefail
@@ -30,6 +37,7 @@ nj=4
 cmd=run.py
 num_iters=6
 num_states=3
+final_single=true
 align_config=
 device=
 . utils/parse_options.sh
@@ -82,23 +90,34 @@ if [ ! -f "$srcdir/final.mdl" ]; then
     $cmd "$srcdir/log/flat_start.log" python -m sertl.bin.align_flat_start \
       --num-states "$num_states" "${config_opt[@]}" "$data" "$lang" "$srcdir/ali_0"
   fi
-  for x in $(seq "$num_iters"); do
+  # train_iter <x> <prev-ali-dir> [<train_aligner options>]: trains $srcdir/<x>.mdl
+  train_iter() {
+    local x=$1 prev=$2
+    shift 2
     if [ ! -f "$srcdir/$x.mdl" ]; then
       echo "$0: iteration $x: training $srcdir/$x.mdl" >&2
       $cmd "$srcdir/log/train.$x.log" python -m sertl.bin.train_aligner \
         --num-states "$num_states" "${config_opt[@]}" --iteration "$x" "${device_opt[@]}" \
-        "$data" "$lang" "$srcdir/ali_$((x - 1))/ali.scp" "$srcdir/$x.mdl"
+        "$@" "$data" "$lang" "$prev/ali.scp" "$srcdir/$x.mdl"
     fi
-    if [ "$x" -eq "$num_iters" ] || [ ! -f "$srcdir/ali_$x/ali.scp" ]; then
+    grep -qs "^iteration $x: loss" "$srcdir/log/summary.log" || \
       grep -o "iteration $x: loss.*" "$srcdir/log/train.$x.log" | tail -n 1 \
         | tee -a "$srcdir/log/summary.log" >&2
-    fi
-    if [ "$x" -lt "$num_iters" ] && [ ! -f "$srcdir/ali_$x/ali.scp" ]; then
+  }
+  last=$num_iters
+  [ "$final_single" = true ] && last=$((num_iters + 1))
+  for x in $(seq "$num_iters"); do
+    train_iter "$x" "$srcdir/ali_$((x - 1))"
+    if [ "$x" -lt "$last" ] && [ ! -f "$srcdir/ali_$x/ali.scp" ]; then
       align_pass "$srcdir/$x.mdl" "$srcdir/ali_$x" "$srcdir/log/align.$x" "iteration $x" \
         "$srcdir/log/summary.log"
     fi
   done
-  cp "$srcdir/$num_iters.mdl" "$srcdir/final.mdl.tmp"
+  # The cross-fitted classifiers agree on phones but not on which state of a phone a
+  # frame is; one classifier for every utterance makes the states of the final
+  # alignment consistent across the folds.
+  [ "$final_single" = true ] && train_iter "$last" "$srcdir/ali_$num_iters" --num-folds 1
+  cp "$srcdir/$last.mdl" "$srcdir/final.mdl.tmp"
   mv "$srcdir/final.mdl.tmp" "$srcdir/final.mdl"
 fi
 

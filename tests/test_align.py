@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from sertl.align.lang import DictDir, Lang
 from sertl.align.model import (AlignConfig, AlignerModel, align_utterances, lang_topology,
                                train_model, transcript_graphs)
 from sertl.align.topology import Topology
+from sertl.bin import ali_to_phones
 from sertl.data import FeatureReader, LoadOptions
 from sertl.features import (FeatureExtractor, cmvn_stats, compute_vad, read_feature_config,
                             read_vad_config)
@@ -327,7 +329,19 @@ def test_align_sb_resumes_after_a_kill_and_writes_kaldi_alignments(corpus: Path,
     assert [line.split()[0] for line in ctm] == sorted(line.split()[0] for line in ctm)
     assert all(line.split()[4] in phones for line in ctm)
     summary = (src / "log" / "summary.log").read_text()
-    assert "iteration 1: loss" in summary and "iteration 2: loss" in summary
-    assert "iteration 1: aligned 48 utterances" in summary
+    for x in (1, 2, 3):  # 2 cross-fitted iterations, then the single final classifier
+        assert re.search(f"iteration {x}: loss .* on the training frames, "
+                         r"[0-9.]+% on held-out utterances", summary), summary
+    assert "iteration 1: aligned 48" in summary and "iteration 2: aligned 48" in summary
     assert "average log-likelihood per frame" in (ali / "log" / "summary.log").read_text()
-    assert AlignerModel.load(ali / "final.mdl").iteration == 2
+    final = AlignerModel.load(ali / "final.mdl")
+    # one classifier aligns every utterance, so the states agree across the folds
+    assert final.iteration == 3 and len(final.classifiers) == 1
+    assert final.train_stats[0].heldout_frames > 0
+
+    folded = tmp_path / "phones"
+    assert ali_to_phones.main([str(ali), str(folded)]) == 0
+    assert int((folded / "num_targets").read_text()) == len(phones) - 1
+    for utt, rx in read_scp(folded / "ali.scp").items():
+        assert np.array_equal(kaldi_io.read_vec_int(rx) + 1,
+                              kaldi_io.read_vec_int(phone_scp[utt]))

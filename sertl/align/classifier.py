@@ -106,10 +106,13 @@ class FrameSet:
 
 @dataclass(frozen=True)
 class TrainStats:
-    """Average cross-entropy and frame accuracy of the last epoch, on its frames."""
+    """Average cross-entropy and frame accuracy of the last epoch, on its frames, and the
+    frame accuracy on held-out utterances (None when there were none)."""
     loss: float
     accuracy: float
     frames: int
+    heldout_accuracy: float | None = None
+    heldout_frames: int = 0
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -174,6 +177,19 @@ def _epoch(model: FrameClassifier, optimizer: torch.optim.Optimizer, frames: Fra
         progress.update(len(batch))
     progress.finish()
     return TrainStats(total_loss / len(order), correct / len(order), len(order))
+
+
+@torch.no_grad()
+def frame_accuracy(model: FrameClassifier, frames: FrameSet, targets: torch.Tensor,
+                   device: torch.device, batch_size: int = 4096) -> float:
+    """Fraction of ``frames`` whose most likely target is ``targets``' (eval mode)."""
+    model.eval()
+    correct = 0
+    for batch in torch.arange(len(frames)).split(batch_size):
+        logits = model(frames.windows(batch).to(device))
+        correct += int((logits.argmax(1).cpu() == targets[batch]).sum())
+    model.train()
+    return correct / max(len(frames), 1)
 
 
 def log_priors(targets: torch.Tensor, num_targets: int, floor: float) -> torch.Tensor:

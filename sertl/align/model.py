@@ -35,7 +35,7 @@ import torch
 
 from sertl.align import AlignError
 from sertl.align.classifier import (ClassifierConfig, FrameClassifier, FrameSet, TrainConfig,
-                                    TrainStats, log_priors, train_classifier)
+                                    TrainStats, frame_accuracy, log_priors, train_classifier)
 from sertl.align.graph import Alignment, Graph, HmmOptions, ViterbiAligner, build_graph
 from sertl.align.lang import Lang
 from sertl.align.topology import Topology
@@ -81,6 +81,10 @@ def load_align_config(path: str | os.PathLike | None) -> AlignConfig:
 
 
 MODEL_FORMAT = "sertl.align.frame_classifier/1"
+
+# A single classifier (num_folds 1) is trained on all but 1 in HELDOUT_SHARE utterances,
+# on which its frame accuracy is measured.
+HELDOUT_SHARE = 20
 
 
 def utterance_hash(utt: str) -> int:
@@ -235,7 +239,9 @@ def train_model(topo: Topology, config: AlignConfig,
                 data: dict[str, tuple[np.ndarray, np.ndarray]], iteration: int,
                 device: torch.device) -> AlignerModel:
     """A new model fitted to ``utt -> (features, targets)``: one classifier per fold,
-    each trained from a random initialisation on the utterances outside its fold.
+    each trained from a random initialisation on the utterances outside its fold, and
+    its frame accuracy measured on the utterances of its fold (with a single classifier,
+    on the 1 in :data:`HELDOUT_SHARE` utterances it is then not trained on).
 
     (Continuing the previous iteration's classifiers instead converged more slowly on the
     generated speech of tests/test_align.py: 73% against 77% of boundaries within 20 ms
@@ -247,9 +253,14 @@ def train_model(topo: Topology, config: AlignConfig,
     model.trained = {utterance_hash(u) for u in data}
     all_targets = torch.from_numpy(np.concatenate([t for _, t in data.values()]))
     model.log_priors = log_priors(all_targets, topo.num_targets, config.prior_floor)
-    folds = {utt: utterance_fold(utt, config.num_folds) for utt in data}
+    if config.num_folds > 1:
+        held = {utt: utterance_fold(utt, config.num_folds) for utt in data}
+    else:  # hold out a share for the accuracy only if enough remains to train on
+        held = {utt: 0 if len(data) >= 2 * HELDOUT_SHARE
+                and utterance_fold(utt, HELDOUT_SHARE) == 0 else -1 for utt in data}
     for fold, classifier in enumerate(model.classifiers):
-        utts = [u for u in data if folds[u] != fold or config.num_folds == 1]
+        utts = [u for u in data if held[u] != fold]
+        heldout = [u for u in data if held[u] == fold]
         if not utts:
             raise AlignError(f"fold {fold}: no training utterance (fewer utterances than "
                              f"num_folds = {config.num_folds}?)")
@@ -257,9 +268,15 @@ def train_model(topo: Topology, config: AlignConfig,
         targets = torch.from_numpy(np.concatenate([data[u][1] for u in utts]))
         classifier.set_normalization(frames.frames())
         training = replace(config.training, seed=seed + fold)
-        model.train_stats.append(train_classifier(
+        stats = train_classifier(
             classifier, frames, targets, training, device,
-            name=f"iteration {iteration} fold {fold} ({len(utts)} utterances)"))
+            name=f"iteration {iteration} fold {fold} ({len(utts)} utterances)")
+        if heldout:
+            test = FrameSet([data[u][0] for u in heldout], config.classifier.context)
+            test_targets = torch.from_numpy(np.concatenate([data[u][1] for u in heldout]))
+            stats = replace(stats, heldout_accuracy=frame_accuracy(
+                classifier, test, test_targets, device), heldout_frames=len(test))
+        model.train_stats.append(stats)
     return model
 
 
