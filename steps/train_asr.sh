@@ -50,6 +50,8 @@ if [ ! -f "$dir/final.pt" ]; then
     $launcher sertl.bin.train_asr --config "$config" "${ivector_opts[@]}" \
       "${device_opts[@]}" "$data" "$ali" "$dir"
 fi
+[ -f "$dir/final_metrics.json" ] || { echo "$0: $dir/final.pt has no final_metrics.json" \
+  "beside it (written by an older or broken run); remove $dir/final.pt and rerun" >&2; exit 1; }
 
 if [ -s "$dir/valid_spk" ] && [ ! -f "$dir/eval_valid/scores.json" ]; then
   utils/subset_data_dir.sh --spk-list "$dir/valid_spk" "$data" "$dir/valid_data"

@@ -43,6 +43,8 @@ done
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
 mkdir -p "$dir/log"
+. utils/lock.sh
+lock_dir "$dir"
 
 if [ ! -f "$dir/final.pt" ]; then
   echo "$0: training $dir ($config, from $pretrained), log in $dir/log/train.log" >&2
@@ -50,4 +52,6 @@ if [ ! -f "$dir/final.pt" ]; then
     $launcher sertl.bin.train_ser --config "$config" "${ivector_opts[@]}" \
       "${device_opts[@]}" "$data" "$pretrained" "$dir"
 fi
+[ -f "$dir/final_metrics.json" ] || { echo "$0: $dir/final.pt has no final_metrics.json" \
+  "beside it (written by an older or broken run); remove $dir/final.pt and rerun" >&2; exit 1; }
 echo "$0: done: $dir/final.pt; $(tr -d "\n " < "$dir/final_metrics.json")" >&2

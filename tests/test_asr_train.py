@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -183,9 +184,43 @@ def test_resume_after_kill_repeats_the_uninterrupted_losses(tmp_path):
     expected, resumed = step_losses(full.exp), step_losses(killed.exp)
     assert len(expected) == max(expected) > 10
     assert resumed == expected
+    # each step logged once, as in the uninterrupted run (the replayed 7 was twice)
+    assert ([r["step"] for r in read_metrics(killed.exp / "metrics.jsonl")]
+            == [r["step"] for r in read_metrics(full.exp / "metrics.jsonl")])
     a = torch.load(full.exp / "final.pt", weights_only=False)["state_dict"]
     b = torch.load(killed.exp / "final.pt", weights_only=False)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_kill_between_metrics_and_model_writes_then_rerun(tmp_path, monkeypatch, repo_env):
+    """final.pt marks a finished run: it is written after final_metrics.json, and the step
+    fails (it once exited 0) when a final.pt has no final_metrics.json (issue 12)."""
+    paths = make_aligned_set(tmp_path)
+    values = tiny_config(num_epochs=1)
+
+    class Killed(Exception):
+        pass
+
+    def killed(self) -> None:
+        raise Killed
+    with monkeypatch.context() as patch:
+        patch.setattr(AsrTrainer, "_save_final", killed)
+        with pytest.raises(Killed):
+            trainer(values, paths).run()
+    assert (paths.exp / "final_metrics.json").exists()
+    assert not (paths.exp / "final.pt").exists()
+    assert trainer(values, paths).run()["epochs"] == 1  # the rerun finishes from checkpoint
+    assert (paths.exp / "final.pt").exists()
+    assert not list(paths.exp.glob("*.tmp"))
+
+    (paths.exp / "final_metrics.json").unlink()  # as an older run could leave it
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(values))
+    r = subprocess.run(["steps/train_asr.sh", "--config", str(config), str(paths.data),
+                        str(paths.ali), str(paths.exp)], cwd=REPO, env=repo_env,
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "final.pt has no final_metrics.json" in r.stderr, r.stderr
 
 
 def test_planted_checkpoint_is_refused_without_running_code(tmp_path):
@@ -302,6 +337,7 @@ def test_resumed_metrics_hold_each_step_once(tmp_path):
     writer.close()
     with open(tmp_path / "metrics.jsonl", "a") as f:
         f.write('{"step": 6')  # a record cut by the kill
+    time.sleep(1.1)  # event files sort by their second of creation, as two runs' do
     writer = MetricsWriter(tmp_path, step=30, records=records_at_checkpoint)
     for step in (40, 50, 60):
         writer.write(step, {"train/loss": float(step)})

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sertl.models import FORMAT, load_model
+from sertl.models import FORMAT, load_file, load_model, save_file
 from sertl.ser.model import load_base, load_ser_model
 
 
@@ -38,3 +38,13 @@ def test_crafted_final_pt_is_refused_without_running_code(tmp_path: Path, load):
     with pytest.raises(ValueError, match=r"final.pt: refused: .* could run code"):
         load(path)
     assert not (tmp_path / "marker").exists()
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path: Path):
+    """best_model.pt and checkpoints were once saved in place: a kill mid-write lost them."""
+    path = tmp_path / "best_model.pt"
+    save_file(path, {"w": torch.ones(2)})
+    with pytest.raises(Exception):
+        save_file(path, {"w": torch.zeros(2), "unpicklable": lambda: None})
+    assert torch.equal(load_file(path)["w"], torch.ones(2))
+    assert list(tmp_path.iterdir()) == [path]

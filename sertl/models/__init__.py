@@ -60,9 +60,7 @@ def build_model(config: ModelConfig, num_targets: int) -> AcousticModel:
 def save_model(path: str | Path, model: AcousticModel, input_desc: dict[str, Any],
                targets: list[str], decoder: dict[str, Any] | None) -> None:
     """Write ``final.pt`` in the format of the module docstring (atomically)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({
+    save_file(path, {
         "format": FORMAT,
         "model_config": to_dict(model.config),
         "num_targets": len(targets),
@@ -70,7 +68,19 @@ def save_model(path: str | Path, model: AcousticModel, input_desc: dict[str, Any
         "input": input_desc,
         "targets": targets,
         "decoder": decoder,
-    }, tmp)
+    })
+
+
+def save_file(path: str | Path, contents: Any) -> None:
+    """``torch.save`` to ``path.tmp``, renamed onto ``path`` when complete, so a kill
+    never leaves a half-written model or checkpoint under the real name."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(contents, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
 
 

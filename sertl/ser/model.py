@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from sertl.config import from_dict, to_dict
-from sertl.models import build_model, load_file, load_model, model_config_from_dict
+from sertl.models import (build_model, load_file, load_model, model_config_from_dict,
+                          save_file)
 from sertl.models.base import AcousticModel
 from sertl.models.layers import BatchNorm
 from sertl.ser.config import ClassifierOptions
@@ -117,9 +118,7 @@ class TransferModel(nn.Module):
 def save_ser_model(path: str | Path, model: TransferModel, classes: list[str],
                    silence_class: bool, input_desc: dict[str, Any]) -> None:
     """Write ``final.pt`` in the format of the module docstring (atomically)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({
+    save_file(path, {
         "format": FORMAT,
         "base_config": to_dict(model.base.config),
         "base_num_targets": model.base_num_targets,
@@ -130,8 +129,7 @@ def save_ser_model(path: str | Path, model: TransferModel, classes: list[str],
         "silence_class": silence_class,
         "input": input_desc,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }, tmp)
-    tmp.replace(path)
+    })
 
 
 def load_ser_model(path: str | Path, device: str | torch.device = "cpu"

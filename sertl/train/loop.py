@@ -22,8 +22,11 @@ The experiment dir gets:
   repeats the uninterrupted run's batches and losses
 - ``best_model.pt``: the parameters of the epoch with the best validation frame error
   rate (or loss, per ``training.model_selection``)
-- ``final.pt``: the subclass's saved model
-- ``final_metrics.json``, ``metrics.jsonl``, ``tensorboard/``: metrics
+- ``final.pt``: the subclass's saved model, written last, so it marks a finished run
+- ``final_metrics.json``, ``metrics.jsonl``, ``tensorboard/``: metrics (a resumed run
+  first drops the records written after its checkpoint, so each step is logged once)
+
+Every file is written under a temporary name and renamed when complete.
 """
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from sertl.config import save_config, to_dict
-from sertl.models import ModelConfig, load_file
+from sertl.io import atomic_open
+from sertl.models import ModelConfig, load_file, save_file
 from sertl.models.base import AcousticModel
 from sertl.models.layers import set_batchnorm_sync, set_dropout
 from sertl.progress import Progress
@@ -136,7 +140,9 @@ class Trainer:
             if self.o.dropout_schedule else None
         self.state = {"epoch": 0, "batch": 0, "step": 0, "best_score": float("inf"),
                       "best_epoch": 0, "bad_epochs": 0, "epoch_sums": [0.0, 0.0, 0.0],
-                      "stopped": False, "train_seconds": 0.0, "train_frames": 0}
+                      "stopped": False, "train_seconds": 0.0, "train_frames": 0,
+                      "metrics_records": 0}
+        self.writer: MetricsWriter | None = None  # the main process's, while training
         self.ddp = (DistributedDataParallel(self.model) if workers.world > 1 else self.model)
 
     def _load_data(self) -> None:
@@ -174,13 +180,11 @@ class Trainer:
         else:
             rngs = [rng]
         if self.w.main:
-            tmp = self.checkpoint_path().with_suffix(".pt.tmp")
-            torch.save({"model": self.model.state_dict(),
-                        "optimizer": self.optimizer.state_dict(),
-                        "schedule": self.schedule.state_dict(),
-                        "scaler": self.scaler.state_dict(),
-                        "state": dict(self.state), "rng": rngs, "world": self.w.world}, tmp)
-            tmp.replace(self.checkpoint_path())
+            self.state["metrics_records"] = self.writer.records
+            save_file(self.checkpoint_path(), {
+                "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(), "scaler": self.scaler.state_dict(),
+                "state": dict(self.state), "rng": rngs, "world": self.w.world})
         self.w.barrier()
 
     def resume(self) -> bool:
@@ -219,18 +223,20 @@ class Trainer:
             save_config(exp / "config.yaml", full)
             (exp / "valid_spk").write_text("".join(f"{s}\n" for s in self.valid_spk))
         self.resume()
-        writer = MetricsWriter(exp) if self.w.main else None
+        if self.w.main:  # the metrics written after the checkpoint go: they are replayed
+            self.writer = MetricsWriter(exp, step=self.state["step"],
+                                        records=self.state.get("metrics_records"))
         try:
             while self.state["epoch"] < self.o.num_epochs and not self.state["stopped"]:
-                self._train_epoch(writer, on_step)
-                self._end_epoch(writer)
+                self._train_epoch(on_step)
+                self._end_epoch()
         finally:
-            if writer:
-                writer.close()
+            if self.writer:
+                self.writer.close()
+                self.writer = None
         return self._finish()
 
-    def _train_epoch(self, writer: MetricsWriter | None,
-                     on_step: Callable[[int], None] | None) -> None:
+    def _train_epoch(self, on_step: Callable[[int], None] | None) -> None:
         epoch = self.state["epoch"]
         width = self.config.data.chunk_width
         frames_per_batch = self.o.batch_size * width
@@ -253,7 +259,7 @@ class Trainer:
             checkpoint = bool(self.o.checkpoint_every_steps
                               and step % self.o.checkpoint_every_steps == 0)
             if step % self.o.log_every_steps == 0 or batch + 1 == last or checkpoint:
-                self._log_interval(writer, interval.tolist(), time.monotonic() - tic)
+                self._log_interval(interval.tolist(), time.monotonic() - tic)
                 interval.zero_()
                 if checkpoint:
                     self.save_checkpoint()
@@ -296,8 +302,7 @@ class Trainer:
         one = torch.ones((), device=y.device)
         return torch.stack([loss_sum.detach(), errors.float(), scored.sum().float(), one]).double()
 
-    def _log_interval(self, writer: MetricsWriter | None, sums: list[float],
-                      seconds: float) -> None:
+    def _log_interval(self, sums: list[float], seconds: float) -> None:
         """Sum a log interval over processes, add it to the epoch, write the log line.
         Frames per second count every frame of every chunk (batch_size x chunk_width
         per step), the input frames the network is trained on."""
@@ -308,14 +313,14 @@ class Trainer:
         chunk_frames = steps * self.o.batch_size * self.config.data.chunk_width
         self.state["train_seconds"] += seconds
         self.state["train_frames"] += chunk_frames
-        if writer:
-            writer.write(self.state["step"], {
+        if self.writer:
+            self.writer.write(self.state["step"], {
                 "train/loss": loss / max(frames, 1), "train/fer": errors / max(frames, 1),
                 "train/lr": self.schedule.lr(self.state["step"] - 1),
                 "train/frames_per_second": chunk_frames / max(seconds, 1e-9)},
                 epoch=self.state["epoch"] + 1)
 
-    def _end_epoch(self, writer: MetricsWriter | None) -> None:
+    def _end_epoch(self) -> None:
         s = self.state
         loss, errors, frames = s["epoch_sums"]
         metrics = {"train/epoch_loss": loss / max(frames, 1),
@@ -327,14 +332,14 @@ class Trainer:
         if improved:
             s["best_score"], s["best_epoch"], s["bad_epochs"] = current, s["epoch"] + 1, 0
             if self.w.main:
-                torch.save(self.model.state_dict(), self.paths.exp / "best_model.pt")
+                save_file(self.paths.exp / "best_model.pt", self.model.state_dict())
         else:
             s["bad_epochs"] += 1
         self.schedule.end_epoch(improved)
         patience = self.o.early_stopping_patience
         s["stopped"] = bool(patience and s["bad_epochs"] >= patience)
-        if writer:
-            writer.write(s["step"], metrics, epoch=s["epoch"] + 1)
+        if self.writer:
+            self.writer.write(s["step"], metrics, epoch=s["epoch"] + 1)
             print(f"epoch {s['epoch'] + 1}: " + ", ".join(f"{k} {v:.4f}" for k, v in
                                                            metrics.items())
                   + (" (best)" if improved else "")
@@ -374,7 +379,8 @@ class Trainer:
         return {"valid/loss": loss / max(frames, 1), "valid/fer": errors / max(frames, 1)}
 
     def _finish(self) -> dict:
-        """Write final.pt (best epoch's parameters) and final_metrics.json."""
+        """Write final_metrics.json and then final.pt (best epoch's parameters), each
+        atomically: final.pt marks a finished run, so it comes last."""
         exp = self.paths.exp
         metrics = {"epochs": self.state["epoch"], "steps": self.state["step"],
                    "best_epoch": self.state["best_epoch"],
@@ -387,9 +393,9 @@ class Trainer:
         if self.valid is not None:
             metrics.update(self.validate())
         if self.w.main:
-            self._save_final()
-            with open(exp / "final_metrics.json", "w", encoding="utf-8") as f:
+            with atomic_open(exp / "final_metrics.json", encoding="utf-8") as f:
                 json.dump(metrics, f, indent=1)
+            self._save_final()
             print(f"wrote {exp}/final.pt; " + json.dumps(metrics), flush=True)
         self.w.barrier()
         return metrics
