@@ -159,7 +159,8 @@ def test_timit_recipe_scripts(tmp_path, repo_env):
     recipe = REPO / "egs" / "timit" / "s5"
     for command in (["local/prepare_data.sh", "--phone-set", "39", "--keep-sa", "true",
                      str(tmp_path / "corpus"), str(tmp_path / "data")],
-                    ["local/prepare_dict.sh", "--phone-set", "39", str(tmp_path / "dict")]):
+                    ["local/prepare_dict.sh", "--phone-set", "39", str(tmp_path / "corpus"),
+                     str(tmp_path / "dict")]):
         run = subprocess.run(command, cwd=recipe, env=repo_env, capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
     assert len(read_table(tmp_path / "data" / "train" / "text")) == 4
@@ -257,7 +258,7 @@ def test_tedlium_transcript_normalisation_and_dict(tmp_path):
                                                               [("NSN",)]]
 
 
-def speechocean(root: Path, num_spk: int = 4) -> Path:
+def speechocean(root: Path, num_spk: int = 4, seconds: float = 0.3) -> Path:
     wav_scp, text, utt2spk, spk2gender, spk2age = [], [], [], [], []
     for s in range(1, num_spk + 1):
         spk = f"{s:04d}"
@@ -266,7 +267,7 @@ def speechocean(root: Path, num_spk: int = 4) -> Path:
         for u in (11, 35):
             utt = f"0{spk}{u:04d}"
             rel = f"WAVE/SPEAKER{spk}/{utt}.flac"
-            audio(root / rel, seconds=0.3, fmt="FLAC")
+            audio(root / rel, seconds=seconds, fmt="FLAC")
             wav_scp.append(f"{utt}\t{rel}")
             text.append(f"{utt}\tWE CALL IT BEAR" if u == 11 else f"{utt}\tZERO ONE")
             utt2spk.append(f"{utt}\t{spk}")

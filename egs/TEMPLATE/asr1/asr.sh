@@ -3,14 +3,17 @@
 # source model for SER transfer, from a corpus to an evaluated acoustic model. A corpus
 # recipe links this script and calls it from its run.sh with its defaults:
 #   ./asr.sh --corpus-dir DIR --test-sets "dev test" --asr-config conf/tdnn.yaml "$@"
-# Run from the recipe dir (path.sh, cmd.sh, conf/, local/prepare_data.sh,
-# local/prepare_dict.sh, steps -> ../../../steps, utils -> ../../../utils).
+# Run from the recipe dir (path.sh, cmd.sh, conf/, steps -> ../../../steps,
+# utils -> ../../../utils, and the corpus's own
+#   local/prepare_data.sh [opts] <corpus-dir> <data-dir>   data/<train-set>, data/<test-set>...
+#   local/prepare_dict.sh [opts] <corpus-dir> <dict-dir>   a dict dir for prepare_lang.sh).
 # Usage: ./asr.sh --corpus-dir <dir> [options]
 # Options:
 #   --corpus-dir <dir>        the corpus (layout: the recipe's README.md)
 #   --prepare-data-opts <o>   options of local/prepare_data.sh (e.g. --num-heldout-spk 20)
 #   --train-set <name>        training set made by the data prep (default train)
 #   --test-sets "<names>"     sets to align and score, of held-out speakers (default "")
+#   --prepare-dict-opts <o>   options of local/prepare_dict.sh
 #   --lang-opts <o>           options of utils/prepare_lang.sh (e.g. --remove-stress true)
 #   --oov <word>              the lexicon's out-of-vocabulary word (default "<UNK>")
 #   --ivectors <auto|true|false>  UBM, extractor and online i-vectors (stage 3); auto: when
@@ -43,8 +46,9 @@
 #   5  targets: HMM states (the alignment) or phones (exp/mono_ali_<set>_phones)
 #   6  acoustic model training (steps/train_asr.sh) -> <asr-exp>/final.pt, validation
 #      speakers scored into <asr-exp>/eval_valid
-#   7  evaluation: frame and phone error rates on every test set (<asr-exp>/eval_<set>),
-#      and a summary of them all in <asr-exp>/results.md
+#   7  evaluation: frame and phone error rates on the validation speakers and every test
+#      set (<asr-exp>/eval_{valid,<set>}, with --eval-opts), and a summary of them all in
+#      <asr-exp>/results.md
 # The last stage leaves <asr-exp> (final.pt, config.yaml, metrics, eval_*) for the SER
 # recipes' --pretrained-exp.
 set -euo pipefail
@@ -52,6 +56,7 @@ corpus_dir=
 prepare_data_opts=
 train_set=train
 test_sets=
+prepare_dict_opts=
 lang_opts=
 oov="<UNK>"
 ivectors=auto
@@ -109,7 +114,8 @@ if stage_begin 0 "data prep: data/{$train_set${test_sets:+ $test_sets}} from $co
 fi
 
 if stage_begin 1 "dict and lang: data/lang"; then
-  local/prepare_dict.sh "$corpus_dir" data/local/dict
+  # shellcheck disable=SC2086
+  local/prepare_dict.sh $prepare_dict_opts "$corpus_dir" data/local/dict
   # shellcheck disable=SC2086
   utils/prepare_lang.sh $lang_opts data/local/dict "$oov" data/lang
   stage_end 1
@@ -161,7 +167,12 @@ if stage_begin 6 "acoustic model: $asr_config on data/${train_set}_$feats -> $as
   stage_end 6
 fi
 
-if stage_begin 7 "evaluation on: ${test_sets:-no test set}"; then
+if stage_begin 7 "evaluation on: the validation speakers${test_sets:+ $test_sets}"; then
+  if [ -s "$asr_exp/valid_spk" ]; then  # rescored with --eval-opts (e.g. a phone map)
+    # shellcheck disable=SC2046,SC2086
+    steps/eval_asr.sh --cmd "$cuda_cmd" --name valid $(ivector_opt "$train_set") $eval_opts \
+      "$asr_exp/valid_data" "$(ali_of "$train_set")" "$asr_exp"
+  fi
   for set in $test_sets; do
     # shellcheck disable=SC2046,SC2086
     steps/eval_asr.sh --cmd "$cuda_cmd" --name "$set" $(ivector_opt "$set") $eval_opts \
