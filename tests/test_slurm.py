@@ -109,14 +109,16 @@ def test_killed_recipe_cancels_its_jobs(tmp_path: Path, slurm_env):
                               start_new_session=True, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     pid_files = [tmp_path / "pid.1", tmp_path / "pid.2"]
-    deadline = time.time() + 120
-    while not all(p.exists() and p.read_text().strip() for p in pid_files):
-        assert time.time() < deadline, f"the jobs did not start: {queue(slurm_env)}"
-        time.sleep(0.2)
-    sleeps = [int(p.read_text()) for p in pid_files]
-    assert len([job for job in queue(slurm_env) if " RUNNING" in job]) == 2
-    os.killpg(recipe.pid, signal.SIGKILL)
-    recipe.wait()
+    try:
+        deadline = time.time() + 120
+        while not all(p.exists() and p.read_text().strip() for p in pid_files):
+            assert time.time() < deadline, f"the jobs did not start: {queue(slurm_env)}"
+            time.sleep(0.2)
+        sleeps = [int(p.read_text()) for p in pid_files]
+        assert len([job for job in queue(slurm_env) if " RUNNING" in job]) == 2
+    finally:
+        os.killpg(recipe.pid, signal.SIGKILL)
+        recipe.wait()
     deadline = time.time() + 20
     while queue(slurm_env) or any(Path(f"/proc/{pid}").exists() for pid in sleeps):
         assert time.time() < deadline, f"the jobs outlived the recipe: {queue(slurm_env)}"

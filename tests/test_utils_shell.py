@@ -357,9 +357,11 @@ def test_sigkilled_recipe_leaves_no_job_running(tmp_path: Path):
     env = dict(os.environ, SERTL_MAX_JOBS="2")
     recipe = subprocess.Popen(["bash", "recipe.sh"], cwd=tmp_path, env=env,
                               start_new_session=True)
-    jobs = wait_for_pids([tmp_path / "pid.1", tmp_path / "pid.2"])
-    os.killpg(recipe.pid, signal.SIGKILL)
-    recipe.wait()
+    try:
+        jobs = wait_for_pids([tmp_path / "pid.1", tmp_path / "pid.2"])
+    finally:
+        os.killpg(recipe.pid, signal.SIGKILL)
+        recipe.wait()
     deadline = time.time() + 5
     while any(process_alive(pid) for pid in jobs):
         assert time.time() < deadline, "the jobs outlived the killed recipe"

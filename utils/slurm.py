@@ -111,11 +111,12 @@ def ended_code(log: str) -> int | None:
 
 
 def cancel_array(job_name: str) -> None:
-    """scancel the jobs of this user named ``job_name``."""
+    """scancel the jobs of this user named ``job_name`` (giving up after a minute, as
+    scancel retries for long when the controller is down)."""
     try:
         subprocess.run(["scancel", f"--name={job_name}", f"--user={getpass.getuser()}"],
-                       check=False)
-    except OSError as e:
+                       check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
         print(f"slurm.py: could not cancel job {job_name}: {e}", file=sys.stderr)
 
 
