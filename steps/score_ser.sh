@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Usage: steps/score_ser.sh [options] <data-dir> <ser-exp-dir> <out-dir>
-# Scores the utterances of <data-dir> with <ser-exp-dir>/final.pt (steps/train_ser.sh):
+# Scores the utterances of <data-dir> with the system of <ser-exp-dir> (steps/train_ser.sh;
+# its config.yaml says the kind). An "svm" system (final.npz) writes one table,
+# <out-dir>/scores_utterance.txt (sertl.bin.score_svm). A "network" (final.pt) scores
 # frame posteriors aggregated by every rule (sum_posteriors, mean_log_posterior,
 # majority) into <out-dir>/scores_<rule>.txt ("utt ref hyp <class scores>" lines), and,
 # when <data-dir> has utt2emo, each rule's UA, WA, macro-F1, per-class recall, confusion
@@ -20,14 +22,19 @@ cmd=run.py
 data=$1
 dir=$2
 out=$3
-for f in "$dir/final.pt" "$data/feats.scp"; do
+for f in "$dir/config.yaml" "$data/feats.scp"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
+case $(python -m sertl.bin.ser_system kind "$dir/config.yaml") in
+  network) model=$dir/final.pt; tool=sertl.bin.score_ser ;;
+  svm) model=$dir; tool=sertl.bin.score_svm ;;
+esac
+[ -e "$model" ] || { echo "$0: no such file: $model (has steps/train_ser.sh finished?)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
 . utils/torch_opts.sh
 mkdir -p "$out/log"
 $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/log/score.log" \
-  python -m sertl.bin.score_ser ${ivector_dir:+--ivector-dir "$ivector_dir"} \
-    "${device_opts[@]}" "$data" "$dir/final.pt" "$out"
-grep '^score_ser:' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true
+  python -m $tool ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+    "${device_opts[@]}" "$data" "$model" "$out"
+grep '^score_\(ser\|svm\):' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true

@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Usage: steps/train_ser.sh [options] <data-dir> <pretrained-exp|none> <exp-dir>
+# Trains the SER system of the --config YAML on <data-dir>; its "system" key chooses the
+# kind (sertl/ser/system.py): "svm", a linear SVM on one vector per utterance
+# (sertl.bin.train_svm: <data-dir> holds functionals or embeddings; <exp-dir>/final.npz),
+# or "network" (the default), described here:
 # Fine-tunes the acoustic model of <pretrained-exp> (its final.pt, from steps/train_asr.sh)
 # for speech emotion recognition, as the --config YAML says: the network cut at a named
 # layer, its first layers frozen, a new classifier trained on frames that carry their
@@ -39,19 +43,24 @@ done
   { echo "$0: no $pretrained/final.pt (give an exp dir of steps/train_asr.sh, or none)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
+kind=$(python -m sertl.bin.ser_system kind "$config")
 . utils/torch_opts.sh
+case $kind in
+  network) model=final.pt; tool=sertl.bin.train_ser ;;
+  svm) model=final.npz; tool=sertl.bin.train_svm; launcher="python -m"; gpu_opts=() ;;
+esac
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
 mkdir -p "$dir/log"
 . utils/lock.sh
 lock_dir "$dir"
 
-if [ ! -f "$dir/final.pt" ]; then
+if [ ! -f "$dir/$model" ]; then
   echo "$0: training $dir ($config, from $pretrained), log in $dir/log/train.log" >&2
   $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$dir/log/train.log" \
-    $launcher sertl.bin.train_ser --config "$config" "${ivector_opts[@]}" \
+    $launcher $tool --config "$config" "${ivector_opts[@]}" \
       "${device_opts[@]}" "$data" "$pretrained" "$dir"
 fi
-[ -f "$dir/final_metrics.json" ] || { echo "$0: $dir/final.pt has no final_metrics.json" \
-  "beside it (written by an older or broken run); remove $dir/final.pt and rerun" >&2; exit 1; }
-echo "$0: done: $dir/final.pt; $(tr -d "\n " < "$dir/final_metrics.json")" >&2
+[ -f "$dir/final_metrics.json" ] || { echo "$0: $dir/$model has no final_metrics.json" \
+  "beside it (written by an older or broken run); remove $dir/$model and rerun" >&2; exit 1; }
+echo "$0: done: $dir/$model; $(tr -d "\n " < "$dir/final_metrics.json")" >&2

@@ -4,7 +4,9 @@ Usage: python -m sertl.bin.ser_results [--command CMD] results [--rule RULE] <ex
        python -m sertl.bin.ser_results [--command CMD] ablations <out.md> <exp-dir>...
 
 results: <exp-dir> is a steps/eval_ser.sh dir: its ``folds`` file lists the folds and
-fold_<f>/test/scores_<rule>.txt their scores (every fold must have them). Writes to
+fold_<f>/test/scores_<rule>.txt their scores, for the rules that the system scores (all
+three aggregation rules for a network, ``utterance`` for an SVM; every fold must have the
+same ones). Writes to
 <exp-dir>: results.json (per fold, mean and standard deviation over folds, and pooled
 over folds, for every rule), results.md (tables for RULE, by default the aggregation of
 <exp-dir>/config.yaml, and the other rules' means), confusion.txt and confusion.png
@@ -25,7 +27,7 @@ from typing import Sequence
 from sertl.config import ConfigError
 from sertl.io import TableError, atomic_open, read_table
 from sertl.ser.aggregate import RULES
-from sertl.ser.config import load_ser_config
+from sertl.ser.system import load_system_config, reported_rule
 from sertl.ser.metrics import (compute_metrics, format_confusion, plot_confusion,
                                pool_scores, read_scores, summarize_folds)
 
@@ -59,10 +61,22 @@ def rule_results(exp_dir: Path, folds: Sequence[str], rule: str) -> dict:
             "pooled": compute_metrics(pool_scores(list(tables.values())))}
 
 
+def scored_rules(exp_dir: Path, fold: str) -> list[str]:
+    """The rules a fold's test part was scored by (its scores_<rule>.txt files)."""
+    test_dir = exp_dir / f"fold_{fold}" / "test"
+    rules = sorted(p.stem[len("scores_"):] for p in test_dir.glob("scores_*.txt"))
+    if not rules:
+        raise ValueError(f"fold '{fold}' has not been scored: no {test_dir}/scores_*.txt")
+    return rules
+
+
 def collect_results(exp_dir: Path, rule: str, command: str) -> dict:
     """Everything results.json holds, from the scores of every fold and rule."""
     folds = list(read_table(exp_dir / "folds"))
-    rules = {r: rule_results(exp_dir, folds, r) for r in RULES}
+    scored = scored_rules(exp_dir, folds[0])
+    if rule not in scored:
+        raise ValueError(f"{exp_dir}: rule '{rule}' was not scored (scored: {' '.join(scored)})")
+    rules = {r: rule_results(exp_dir, folds, r) for r in scored}
     pooled = rules[rule]["pooled"]
     return {"rule": rule, "classes": list(pooled["per_class_recall"]), "folds": folds,
             "std": STD_NOTE, "command": command, "rules": rules}
@@ -164,8 +178,8 @@ def ablations_markdown(exp_dirs: Sequence[Path], command: str) -> str:
 
 
 def configured_rule(exp_dir: Path) -> str:
-    """The aggregation rule of ``<exp_dir>/config.yaml``."""
-    return load_ser_config(exp_dir / "config.yaml").aggregation
+    """The rule ``<exp_dir>/config.yaml`` reports."""
+    return reported_rule(load_system_config(exp_dir / "config.yaml"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                         + shlex.join(argv), help="command line to record")
     tools = parser.add_subparsers(dest="tool", required=True)
     results = tools.add_parser("results", help="results of one eval_ser.sh dir")
-    results.add_argument("--rule", choices=RULES, help="default: the config's aggregation")
+    results.add_argument("--rule", choices=RULES + ("utterance",),
+                         help="default: the config's aggregation")
     results.add_argument("exp_dir", type=Path)
     ablations = tools.add_parser("ablations", help="one table of several experiments")
     ablations.add_argument("out", type=Path)

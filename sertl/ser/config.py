@@ -1,6 +1,8 @@
 """The experiment config of SER fine-tuning (``conf/ser/*.yaml``).
 
 ```yaml
+system: network  # optional (sertl.ser.system)
+features: hires  # the feature set of steps/make_feature_sets.sh it reads: hires, fbank, mfcc
 transfer:     # where the pretrained network is cut, what stays frozen (TransferOptions)
 classifier:   # the new layers on top of the cut (ClassifierOptions)
 data:         # frame targets, chunks, validation split, class weights (SerDataOptions)
@@ -74,6 +76,8 @@ class SerDataOptions:
 class SerConfig:
     """The whole fine-tuning config (see the module docstring)."""
     transfer: TransferOptions
+    system: Literal["network"] = "network"  # sertl.ser.system: which kind of SER system
+    features: Literal["hires", "fbank", "mfcc"] = "hires"  # feature set the network reads
     classifier: ClassifierOptions = field(default_factory=ClassifierOptions)
     data: SerDataOptions = field(default_factory=SerDataOptions)
     aggregation: Literal["sum_posteriors", "mean_log_posterior", "majority"] = "sum_posteriors"

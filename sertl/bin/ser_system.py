@@ -1,0 +1,53 @@
+"""What the SER steps need to know of a system conf (sertl.ser.system), one word each.
+
+Usage: python -m sertl.bin.ser_system <query> <conf>
+  kind              network or svm
+  data-suffix       the data dir it reads: <corpus data dir>_<suffix> (hires, fbank,
+                    compare, egemaps, emb_<layer>, ...)
+  rule              the aggregation rule its results report
+  needs-pretrained  true or false
+  input             how the pipeline makes its data dir: "features", "functionals
+                    <feature set>" or "embedding <layer> <pooling>"
+
+The conf is read and checked whole first: a bad conf fails here, before any work.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sertl.bin.common import run_tool
+from sertl.ser.system import (SvmConfig, data_suffix, load_system_config, needs_pretrained,
+                              reported_rule)
+
+
+def answer(query: str, conf: Path) -> str:
+    config = load_system_config(conf)
+    if query == "kind":
+        return "svm" if isinstance(config, SvmConfig) else "network"
+    if query == "data-suffix":
+        return data_suffix(config)
+    if query == "rule":
+        return reported_rule(config)
+    if query == "needs-pretrained":
+        return "true" if needs_pretrained(config) else "false"
+    if not isinstance(config, SvmConfig):
+        return "features"
+    if config.input.kind == "functionals":
+        return f"functionals {config.input.feature_set}"
+    return f"embedding {config.input.layer} {config.input.pooling}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("query", choices=["kind", "data-suffix", "rule", "needs-pretrained",
+                                          "input"])
+    parser.add_argument("conf", type=Path)
+    args = parser.parse_args(argv)
+    return run_tool("ser_system", lambda: print(answer(args.query, args.conf)),
+                    (ValueError, OSError))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
