@@ -4,7 +4,7 @@
 # steps/align_sb.sh from a flat start on speechocean762's train set (its ARPAbet lexicon,
 # stress removed) plus the TIMIT utterances, whose transcripts are their .PHN phones folded
 # to the 39-phone set, each pronounced as the ARPAbet phone that bench/timit39-arpabet.map
-# (ARPAbet -> TIMIT-39, shared with bench/asr_accuracy.sh) folds onto it (the flap dx as
+# (ARPAbet -> TIMIT-39; bench/make_timit_arpabet_lang.sh) folds onto it (the flap dx as
 # D), then scores the TIMIT utterances' ali.ctm against the .PHN boundaries with
 # bench/alignment_boundaries.py, that map folding both sides to the 39-phone set.
 # Features: 40-dim MFCC hires with per-speaker CMVN; energy VAD from 13-dim MFCCs, as the
@@ -41,23 +41,7 @@ if [ ! -f "$data/all/spk2utt" ]; then
   utils/combine_data.sh "$data/all" "$data/speechocean/train" "$data/timit/sample"
 fi
 
-if [ ! -f "$work/lang/phones.txt" ]; then
-  # speechocean762's dict plus one word per TIMIT phone (lower case, unlike its words),
-  # pronounced as the ARPAbet phone of the same name (dx: the one the map folds it to).
-  # The stress-free phones join their groups in nonsilence_phones.txt, so that
-  # prepare_lang accepts them before removing stress.
-  python -m sertl.bin.prepare_dict speechocean "$speechocean" "$work/dict_speechocean"
-  mkdir -p "$work/dict"
-  cp "$work/dict_speechocean"/{silence_phones.txt,optional_silence.txt} "$work/dict"
-  { cat "$work/dict_speechocean/lexicon.txt"
-    awk '$1 == toupper($2) {print $2, $1} $1 == "dx" {print $1, toupper($2)}' "$map"
-  } > "$work/dict/lexicon.txt"
-  awk '{base = $1; sub(/[0-9]$/, "", base); line = $0
-        for (i = 1; i <= NF; i++) if ($i == base) base = ""
-        print (base == "" ? line : base " " line)}' \
-    "$work/dict_speechocean/nonsilence_phones.txt" > "$work/dict/nonsilence_phones.txt"
-  utils/prepare_lang.sh --remove-stress true "$work/dict" "<UNK>" "$work/lang"
-fi
+[ -f "$work/lang/phones.txt" ] || bench/make_timit_arpabet_lang.sh "$speechocean" "$work"
 
 if [ ! -f "$data/all_hires/vad.scp" ]; then
   for name in hires mfcc; do

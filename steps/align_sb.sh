@@ -5,7 +5,9 @@
 # HMMAligner as the (exact, beam-free) Viterbi search; optional silence before, between
 # and after words. See sertl/align/graph.py (graphs, search) and sertl/align/model.py
 # (training, and what keeps it stable).
-# With <src-dir>/final.mdl it only aligns. Otherwise it first trains that model in
+# With <src-dir>/final.mdl it only aligns; with <src-dir>/final.pt (an acoustic model of
+# steps/train_asr.sh: realignment, Kaldi's align with a better model) it aligns with that
+# network's scaled likelihoods over the HMMs of its targets (sertl/asr/realign.py). Otherwise it first trains that model in
 # <src-dir> from a flat start: iteration 0 spreads every transcript evenly over its voiced
 # frames (<src-dir>/ali_0); iteration x = 1..num-iters trains new cross-fitted
 # classifiers on the alignment of iteration x-1 (<src-dir>/x.mdl) and realigns with them
@@ -30,6 +32,7 @@
 #   --final-single <bool>  train final.mdl as one classifier (no cross-fitting) on the
 #                          last iteration's alignment, so the states agree across the
 #                          folds (default true); false: final.mdl = <num-iters>.mdl
+#   --ivector-dir <dir>    online i-vectors of <data-dir>, for a final.pt that takes them
 #   --align-config <file>  YAML hyper-parameters (sertl.align.model.AlignConfig; default: built in)
 #   --device <dev>         torch device, e.g. cpu or cuda (default: cuda when available)
 set -euo pipefail
@@ -38,6 +41,7 @@ cmd=run.py
 num_iters=6
 num_states=3
 final_single=true
+ivector_dir=
 align_config=
 device=
 . utils/parse_options.sh
@@ -69,7 +73,8 @@ align_pass() {
   mkdir -p "$out"
   rm -f "$out/ali.scp" "$out"/stats.*
   $cmd JOB=1:"$nj" "$logs.JOB.log" \
-    python -m sertl.bin.align_frames "${device_opt[@]}" "$model" "$lang" "$sdata/JOB" "$out" JOB
+    python -m sertl.bin.align_frames "${device_opt[@]}" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+      "$model" "$lang" "$sdata/JOB" "$out" JOB
   for n in $(seq "$nj"); do cat "$out/phone_ali.$n.scp"; done | sort > "$out/phone_ali.scp"
   for n in $(seq "$nj"); do cat "$out/ctm.$n"; done | sort -s -k1,1 > "$out/ali.ctm"
   for n in $(seq "$nj"); do cat "$out/ali.$n.scp"; done | sort > "$out/ali.scp.tmp"
@@ -83,7 +88,9 @@ align_pass() {
   mv "$out/ali.scp.tmp" "$out/ali.scp"
 }
 
-if [ ! -f "$srcdir/final.mdl" ]; then
+model=$srcdir/final.mdl
+[ -f "$srcdir/final.pt" ] && model=$srcdir/final.pt
+if [ ! -f "$model" ]; then
   mkdir -p "$srcdir/log"
   if [ ! -f "$srcdir/ali_0/ali.scp" ]; then
     echo "$0: flat start: uniform segmentation of $data into $srcdir/ali_0" >&2
@@ -122,9 +129,12 @@ if [ ! -f "$srcdir/final.mdl" ]; then
 fi
 
 mkdir -p "$dir/log"
-[ "$srcdir/final.mdl" -ef "$dir/final.mdl" ] || cp "$srcdir/final.mdl" "$dir/final.mdl"
-echo "$0: aligning $data with $dir/final.mdl into $dir" >&2
-align_pass "$dir/final.mdl" "$dir" "$dir/log/align" "final model" "$dir/log/summary.log"
-python -m sertl.bin.write_targets "$dir/final.mdl" "$dir"
+if [ "$model" = "$srcdir/final.mdl" ]; then
+  [ "$model" -ef "$dir/final.mdl" ] || cp "$model" "$dir/final.mdl"
+  model=$dir/final.mdl
+fi
+echo "$0: aligning $data with $model into $dir" >&2
+align_pass "$model" "$dir" "$dir/log/align" "final model" "$dir/log/summary.log"
+python -m sertl.bin.write_targets "$model" "$dir"
 cp "$lang/phones.txt" "$dir/phones.txt"
 echo "$0: wrote alignments of $(wc -l < "$dir/ali.scp") utterances to $dir" >&2

@@ -10,7 +10,9 @@ from pathlib import Path
 import yaml
 
 from conftest import REPO
+from sertl.align.alidir import AlignmentDir
 from sertl.io import read_table
+from sertl.models import load_file
 from test_asr_data import TED_DIC, speechocean, stm_line, tedlium_set, timit_utterance
 
 TINY_TDNN = {
@@ -78,9 +80,16 @@ def test_speechocean762_recipe(tmp_path, repo_env):
                "--prepare-data-opts", "--num-heldout-spk 1")
     assert (s5 / "data" / "heldout" / "text").is_file() and not (s5 / "data" / "lang").exists()
     log = run_recipe(s5, repo_env, "--corpus-dir", str(corpus), "--prepare-data-opts",
-                     "--num-heldout-spk 1", *tiny_confs(s5))
+                     "--num-heldout-spk 1", "--realign", "true", *tiny_confs(s5))
     assert "stage 0 (data prep" in log and "complete, skipping" in log
     check_source_model(s5, "exp/tiny", ["heldout"])
+    # realigned with the TDNN-F (outputs every 3rd frame, run at 3 offsets): every frame
+    # of every utterance gets one of the model's phone targets
+    check_source_model(s5, "exp/tiny_realigned", ["heldout"])
+    realigned = AlignmentDir.load(s5 / "exp" / "tiny_ali_train")
+    assert realigned.targets == load_file(s5 / "exp" / "tiny" / "final.pt")["targets"]
+    num_frames = read_table(s5 / "data" / "train_hires" / "utt2num_frames")
+    assert {u: str(len(realigned.targets_of(u))) for u in realigned.ali} == num_frames
     phones = len(read_table(s5 / "data" / "lang" / "phones.txt")) - 1  # SIL SPN W IY ...
     assert (s5 / "exp" / "mono_ali_train_phones" / "num_targets").read_text() == f"{phones}\n"
 

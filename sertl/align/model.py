@@ -29,6 +29,7 @@ import os
 import pickle
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -284,20 +285,29 @@ def align_utterances(model: AlignerModel, feats: dict[str, np.ndarray],
                      graphs: dict[str, Graph], device: torch.device,
                      name: str = "align") -> tuple[dict[str, Alignment], dict[str, str]]:
     """Best paths of the utterances with features and a graph, and the utterances that
-    have none, with the reason. Batches hold utterances of similar length."""
-    order = sorted((u for u in feats if u in graphs), key=lambda u: len(feats[u]))
+    have none, with the reason."""
+    return viterbi_align(
+        lambda u: model.emission_scores(u, torch.from_numpy(feats[u]).to(device)),
+        {u: len(f) for u, f in feats.items()}, graphs, model.config.batch_utts, name)
+
+
+def viterbi_align(emission_scores: Callable[[str], torch.Tensor], lengths: dict[str, int],
+                  graphs: dict[str, Graph], batch_utts: int, name: str = "align"
+                  ) -> tuple[dict[str, Alignment], dict[str, str]]:
+    """Best paths of the utterances of ``lengths`` (frames) that have a graph, given
+    their ``(T, num_targets)`` emission scores, and the utterances that have none, with
+    the reason. Batches hold utterances of similar length."""
+    order = sorted((u for u in lengths if u in graphs), key=lambda u: lengths[u])
     viterbi = ViterbiAligner()
     progress = Progress(name, len(order))
     found: dict[str, Alignment] = {}
     failed: dict[str, str] = {}
-    step = model.config.batch_utts
-    for i in range(0, len(order), step):
-        batch = order[i:i + step]
-        scores = [model.emission_scores(u, torch.from_numpy(feats[u]).to(device))
-                  for u in batch]
+    for i in range(0, len(order), batch_utts):
+        batch = order[i:i + batch_utts]
+        scores = [emission_scores(u) for u in batch]
         for utt, alignment in zip(batch, viterbi.align(scores, [graphs[u] for u in batch])):
             if alignment is None:
-                failed[utt] = (f"no path: {len(feats[utt])} frames for a transcript of at "
+                failed[utt] = (f"no path: {lengths[utt]} frames for a transcript of at "
                                f"least {graphs[utt].min_frames}, or non-finite scores")
             else:
                 found[utt] = alignment

@@ -31,6 +31,8 @@
 #   --asr-exp <dir>           where the model goes (default exp/<asr-config name>)
 #   --train-opts <o>          options of steps/train_asr.sh (e.g. --nj-train 4 --use-gpu true)
 #   --eval-opts <o>           options of steps/eval_asr.sh (e.g. --phone-map conf/X.map)
+#   --realign <bool>          stages 8-9: realign with the trained model, train again
+#                             (default false)
 #   --nj <n>                  parallel jobs of features, i-vectors and alignment (default 4)
 #   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh; markers in
 #                             exp/stages)
@@ -49,8 +51,12 @@
 #   7  evaluation: frame and phone error rates on the validation speakers and every test
 #      set (<asr-exp>/eval_{valid,<set>}, with --eval-opts), and a summary of them all in
 #      <asr-exp>/results.md
-# The last stage leaves <asr-exp> (final.pt, config.yaml, metrics, eval_*) for the SER
-# recipes' --pretrained-exp.
+#   8  realignment of every set with <asr-exp>/final.pt (steps/align_sb.sh with an acoustic
+#      model, as Kaldi realigns with its better models): exp/<asr-exp name>_ali_<set>
+#   9  a new model with the same config on the realignment, evaluated as in stages 6-7:
+#      <asr-exp>_realigned
+# The last stage leaves <asr-exp> (or <asr-exp>_realigned with --realign true: final.pt,
+# config.yaml, metrics, eval_*, results.md) for the SER recipes' --pretrained-exp.
 set -euo pipefail
 corpus_dir=
 prepare_data_opts=
@@ -70,6 +76,7 @@ asr_config=conf/tdnn.yaml
 asr_exp=
 train_opts=
 eval_opts=
+realign=false
 nj=4
 stage=0
 stop_stage=100
@@ -160,27 +167,59 @@ if stage_begin 5 "targets: $targets"; then
   stage_end 5
 fi
 
-if stage_begin 6 "acoustic model: $asr_config on data/${train_set}_$feats -> $asr_exp"; then
+# train_model <exp> <ali-fn>: steps/train_asr.sh on the training set's alignment
+# (<ali-fn> <set> names a set's alignment dir)
+train_model() {
   # shellcheck disable=SC2046,SC2086
   steps/train_asr.sh --cmd "$cuda_cmd" --config "$asr_config" $(ivector_opt "$train_set") \
-    $train_opts "data/${train_set}_$feats" "$(ali_of "$train_set")" "$asr_exp"
-  stage_end 6
-fi
-
-if stage_begin 7 "evaluation on: the validation speakers${test_sets:+ $test_sets}"; then
-  if [ -s "$asr_exp/valid_spk" ]; then  # rescored with --eval-opts (e.g. a phone map)
+    $train_opts "data/${train_set}_$feats" "$($2 "$train_set")" "$1"
+}
+# eval_model <exp> <ali-fn>: frame and phone error rates on the validation speakers
+# (rescored with --eval-opts, e.g. a phone map) and every test set; <exp>/results.md
+eval_model() {
+  local exp=$1 ali_fn=$2 set
+  if [ -s "$exp/valid_spk" ]; then
     # shellcheck disable=SC2046,SC2086
     steps/eval_asr.sh --cmd "$cuda_cmd" --name valid $(ivector_opt "$train_set") $eval_opts \
-      "$asr_exp/valid_data" "$(ali_of "$train_set")" "$asr_exp"
+      "$exp/valid_data" "$($ali_fn "$train_set")" "$exp"
   fi
   for set in $test_sets; do
     # shellcheck disable=SC2046,SC2086
     steps/eval_asr.sh --cmd "$cuda_cmd" --name "$set" $(ivector_opt "$set") $eval_opts \
-      "data/${set}_$feats" "$(ali_of "$set")" "$asr_exp"
+      "data/${set}_$feats" "$($ali_fn "$set")" "$exp"
   done
-  python -m sertl.bin.asr_results "$asr_exp" > "$asr_exp/results.md.tmp"
-  mv "$asr_exp/results.md.tmp" "$asr_exp/results.md"
-  cat "$asr_exp/results.md" >&2
+  python -m sertl.bin.asr_results "$exp" > "$exp/results.md.tmp"
+  mv "$exp/results.md.tmp" "$exp/results.md"
+  cat "$exp/results.md" >&2
+}
+realigned_of() {  # realigned_of <set>: the realignment of <set> with <asr-exp>
+  echo "exp/$(basename "$asr_exp")_ali_$1"
+}
+
+if stage_begin 6 "acoustic model: $asr_config on data/${train_set}_$feats -> $asr_exp"; then
+  train_model "$asr_exp" ali_of
+  stage_end 6
+fi
+
+if stage_begin 7 "evaluation of $asr_exp on: the validation speakers${test_sets:+ $test_sets}"; then
+  eval_model "$asr_exp" ali_of
   stage_end 7
 fi
-[ "$stop_stage" -lt 6 ] || echo "$0: source model for SER: $asr_exp (final.pt)" >&2
+
+if [ "$realign" = true ] && stage_begin 8 "realignment of every set with $asr_exp"; then
+  for set in $sets; do
+    # shellcheck disable=SC2046
+    steps/align_sb.sh --nj "$nj" --cmd "$train_cmd" $(ivector_opt "$set") \
+      "data/${set}_$feats" data/lang "$asr_exp" "$(realigned_of "$set")"
+  done
+  stage_end 8
+fi
+
+if [ "$realign" = true ] && stage_begin 9 "a new model on the realignment: ${asr_exp}_realigned"; then
+  train_model "${asr_exp}_realigned" realigned_of
+  eval_model "${asr_exp}_realigned" realigned_of
+  stage_end 9
+fi
+final_exp=$asr_exp
+[ "$realign" = true ] && final_exp=${asr_exp}_realigned
+[ "$stop_stage" -lt 6 ] || echo "$0: source model for SER: $final_exp (final.pt)" >&2
