@@ -34,8 +34,9 @@
 #   --realign <bool>          stages 8-9: realign with the trained model, train again
 #                             (default false)
 #   --nj <n>                  parallel jobs of features, i-vectors and alignment (default 4)
-#   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh; markers in
-#                             exp/stages)
+#   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh)
+#   --stage-dir <dir>         where the stage markers go (default exp/stages; another dir
+#                             when a recipe runs this pipeline next to its own stages)
 # Stages:
 #   0  data prep: local/prepare_data.sh <corpus-dir> data (--stop-stage 0: data dirs only)
 #   1  dict and lang: local/prepare_dict.sh, utils/prepare_lang.sh -> data/lang
@@ -81,6 +82,7 @@ nj=4
 stage=0
 stop_stage=100
 force=false
+stage_dir=exp/stages
 . ./path.sh
 . ./cmd.sh
 . utils/parse_options.sh
