@@ -4,7 +4,7 @@ phone decoder (:mod:`sertl.asr.decode`) against the aligned phone sequences, or 
 phone transcripts (e.g. TIMIT's manual labels) when there is no alignment."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -34,13 +34,34 @@ class Evaluation:
     phone_errors: int
     hyps: dict[str, list[str]]
     refs: dict[str, list[str]]
+    utt_frames: dict[str, tuple[int, int]] = field(default_factory=dict)  # (frames, errors)
 
-    def scores(self) -> dict[str, float | int | None]:
-        """FER (None without alignments), PER and their counts."""
-        return {"fer": self.frame_errors / self.frames if self.frames else None,
-                "frames": self.frames,
-                "per": self.phone_errors / max(self.phones, 1), "phones": self.phones,
-                "utterances": len(self.hyps)}
+    def scores(self, utt2spk: dict[str, str] | None = None) -> dict:
+        """FER (None without alignments), PER and their counts; with ``utt2spk``, also
+        per speaker and their mean, standard deviation, minimum and maximum over the
+        speakers (``speakers``)."""
+        scores: dict = {"fer": self.frame_errors / self.frames if self.frames else None,
+                        "frames": self.frames,
+                        "per": self.phone_errors / max(self.phones, 1), "phones": self.phones,
+                        "utterances": len(self.hyps)}
+        if utt2spk is None:
+            return scores
+        per_speaker: dict[str, dict[str, float | None]] = {}
+        for spk in sorted({utt2spk[u] for u in self.hyps}):
+            utts = [u for u in self.hyps if utt2spk[u] == spk]
+            frames = sum(self.utt_frames[u][0] for u in utts if u in self.utt_frames)
+            errors = sum(self.utt_frames[u][1] for u in utts if u in self.utt_frames)
+            phone_errors, phones = edit_errors([self.refs[u] for u in utts],
+                                               [self.hyps[u] for u in utts])
+            per_speaker[spk] = {"fer": errors / frames if frames else None,
+                                "per": phone_errors / max(phones, 1)}
+        scores["speakers"] = {
+            name: {"mean": float(np.mean(v)), "std": float(np.std(v)), "min": float(min(v)),
+                   "max": float(max(v))}
+            for name in ("fer", "per")
+            if (v := [x[name] for x in per_speaker.values() if x[name] is not None])}
+        scores["per_speaker"] = per_speaker
+        return scores
 
 
 def evaluate(model: AcousticModel, decoder: PhoneDecoder, store: FrameStore,
@@ -58,8 +79,10 @@ def evaluate(model: AcousticModel, decoder: PhoneDecoder, store: FrameStore,
         if store.targets is not None:
             length = int(store.lengths[i])
             targets = store.chunk_targets(np.array([[i, 0]]), length, model.subsampling)[0]
+            errors = int((log_post.argmax(axis=1) != targets.numpy()).sum())
             result.frames += len(targets)
-            result.frame_errors += int((log_post.argmax(axis=1) != targets.numpy()).sum())
+            result.frame_errors += errors
+            result.utt_frames[utt] = (len(targets), errors)
             o = store.offsets[i]
             ref = [topology.phones[p] for p in
                    topology.phone_sequence(store.targets[o:o + length].numpy())]

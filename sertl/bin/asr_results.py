@@ -20,14 +20,24 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def _spread(stats: dict | None) -> str:
+    if not stats:
+        return "-"
+    return (f"{100 * stats['mean']:.1f} ± {100 * stats['std']:.1f} "
+            f"({100 * stats['min']:.1f}-{100 * stats['max']:.1f})")
+
+
 def summary(exp: Path) -> str:
     """The markdown table of every eval_*/scores.json of ``exp`` and its training line."""
-    rows = ["| set | utterances | frames | FER | phones | PER |", "|---|---|---|---|---|---|"]
+    rows = ["| set | speakers | utterances | frames | FER | FER per speaker: mean ± sd "
+            "(min-max) | phones | PER | PER per speaker |", "|---|---|---|---|---|---|---|---|---|"]
     for scores in sorted(exp.glob("eval_*/scores.json")):
         s = json.loads(scores.read_text())
-        rows.append(f"| {scores.parent.name[len('eval_'):]} | {s['utterances']} | "
-                    f"{s['frames']} | {_percent(s['fer'])} | {s['phones']} | "
-                    f"{_percent(s['per'])} |")
+        spk = s.get("speakers", {})
+        rows.append(f"| {scores.parent.name[len('eval_'):]} | {len(s.get('per_speaker', {}))} "
+                    f"| {s['utterances']} | {s['frames']} | {_percent(s['fer'])} | "
+                    f"{_spread(spk.get('fer'))} | {s['phones']} | {_percent(s['per'])} | "
+                    f"{_spread(spk.get('per'))} |")
     if len(rows) == 2:
         raise OSError(f"{exp}: no eval_*/scores.json (run steps/eval_asr.sh)")
     train = json.loads((exp / "final_metrics.json").read_text())

@@ -8,7 +8,8 @@ the training alignments). References: with --ali-dir, the alignments of <data-di
 utterances (frame and phone error rate); with --ref-text, "utterance phone phone ..."
 lines (phone error rate only, e.g. TIMIT's manual transcription). --phone-map folds
 phones of both sides before scoring. Writes <out-dir>/hyp and <out-dir>/ref
-(utterance, phone sequence) and <out-dir>/scores.json (fer, per and their counts).
+(utterance, phone sequence) and <out-dir>/scores.json (fer, per and their counts; per
+speaker, and the speakers' mean, standard deviation, minimum and maximum).
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     write_table(args.out_dir / "hyp", {u: " ".join(p) or "-" for u, p in result.hyps.items()})
     write_table(args.out_dir / "ref", {u: " ".join(p) or "-" for u, p in result.refs.items()})
-    scores = result.scores()
+    scores = result.scores(read_table(args.data_dir / "utt2spk"))
     (args.out_dir / "scores.json").write_text(json.dumps(scores, indent=1) + "\n")
     fer = f"FER {100 * scores['fer']:.2f}% ({scores['frames']} frames), " \
         if scores["fer"] is not None else ""
