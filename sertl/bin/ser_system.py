@@ -1,13 +1,16 @@
 """What the SER steps need to know of a system conf (sertl.ser.system), one word each.
 
 Usage: python -m sertl.bin.ser_system <query> <conf>
-  kind              network or svm
+  kind              network, svm, resnet34 or soundnet
   data-suffix       the data dir it reads: <corpus data dir>_<suffix> (hires, fbank,
-                    compare, egemaps, emb_<layer>, ...)
+                    compare, egemaps, emb_<layer>, ...); empty: the corpus data dir
   rule              the aggregation rule its results report
   needs-pretrained  true or false
   input             how the pipeline makes its data dir: "features", "functionals
-                    <feature set>" or "embedding <layer> <pooling>"
+                    <feature set>", "embedding <layer> <pooling>" or "spectrogram
+                    <option>..." (--name=value words: the lines of the options file of
+                    steps/make_spectrograms.sh --spectrogram-config) or "audio" (the
+                    corpus data dir's wav.scp as it is)
 
 The conf is read and checked whole first: a bad conf fails here, before any work.
 """
@@ -18,20 +21,26 @@ import sys
 from pathlib import Path
 
 from sertl.bin.common import run_tool
+from sertl.ser.resnet import ResnetConfig
+from sertl.ser.soundnet import SoundnetConfig
 from sertl.ser.system import (SvmConfig, data_suffix, load_system_config, needs_pretrained,
-                              reported_rule)
+                              reported_rule, system_kind)
 
 
 def answer(query: str, conf: Path) -> str:
     config = load_system_config(conf)
     if query == "kind":
-        return "svm" if isinstance(config, SvmConfig) else "network"
+        return system_kind(conf)
     if query == "data-suffix":
         return data_suffix(config)
     if query == "rule":
         return reported_rule(config)
     if query == "needs-pretrained":
         return "true" if needs_pretrained(config) else "false"
+    if isinstance(config, ResnetConfig):
+        return " ".join(["spectrogram"] + config.spectrogram.kaldi_args())
+    if isinstance(config, SoundnetConfig):
+        return "audio"
     if not isinstance(config, SvmConfig):
         return "features"
     if config.input.kind == "functionals":

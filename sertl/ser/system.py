@@ -7,7 +7,12 @@ Every SER conf (``conf/ser/*.yaml``) names its kind in a top-level ``system`` ke
   aggregating frame posteriors with several rules;
 - ``svm``: a linear SVM on one vector per utterance (sertl.ser.svm): openSMILE
   functionals (the classical baseline) or a pretrained network's pooled activations
-  (transfer by embedding); one rule, ``utterance``.
+  (transfer by embedding); one rule, ``utterance``;
+- ``resnet34``: a ResNet34 on utterance spectrogram images, trained in the phases of a
+  transfer schedule (sertl.ser.resnet); one rule, ``utterance``;
+- ``soundnet``: SoundNet's five-layer trunk on the raw audio of the corpus data dir
+  itself (sertl.ser.soundnet), scored on 1.2 s windows; rules ``window_mean``,
+  ``window_max``.
 
 Each kind has a training and a scoring tool with the same arguments (``sertl.bin.
 train_<kind>``/``score_<kind>``: ``[--config C] [--ivector-dir D] <data> <pretrained|none>
@@ -24,9 +29,11 @@ from typing import Literal, Union
 from sertl.config import ConfigError, load_config, read_yaml
 from sertl.ser.config import SerConfig, load_ser_config
 from sertl.ser.functionals import FEATURE_SETS
+from sertl.ser.resnet import ResnetConfig
+from sertl.ser.soundnet import SoundnetConfig
 from sertl.ser.svm import SvmOptions
 
-KINDS = ("network", "svm")
+KINDS = ("network", "svm", "resnet34", "soundnet")
 FUNCTIONALS_SUFFIX = {"ComParE_2016": "compare", "eGeMAPSv02": "egemaps"}
 
 
@@ -54,7 +61,7 @@ class SvmConfig:
     svm: SvmOptions = field(default_factory=SvmOptions)
 
 
-SystemConfig = Union[SerConfig, SvmConfig]
+SystemConfig = Union[SerConfig, SvmConfig, ResnetConfig, SoundnetConfig]
 
 
 def system_kind(path: str | Path) -> str:
@@ -67,17 +74,28 @@ def system_kind(path: str | Path) -> str:
 
 def load_system_config(path: str | Path) -> SystemConfig:
     """Read and check a SER conf of any kind."""
-    if system_kind(path) == "svm":
+    kind = system_kind(path)
+    if kind == "svm":
         return load_config(path, SvmConfig)
+    if kind == "resnet34":
+        return load_config(path, ResnetConfig)
+    if kind == "soundnet":
+        return load_config(path, SoundnetConfig)
     return load_ser_config(path)
 
 
 def data_suffix(config: SystemConfig) -> str:
     """The data dir a system reads, as the suffix of the corpus's data dir: a feature set
     of steps/make_feature_sets.sh (``hires``, ``fbank``, ``mfcc``), functionals
-    (``compare``, ``egemaps``) or the embeddings at a layer (``emb_<layer>``)."""
+    (``compare``, ``egemaps``), the embeddings at a layer (``emb_<layer>``) or spectrogram
+    images (``spec_<type><bins>_<hash of the options>``); the empty string for a system
+    that reads the corpus data dir's audio itself (``soundnet``)."""
     if isinstance(config, SerConfig):
         return config.features
+    if isinstance(config, SoundnetConfig):
+        return ""
+    if isinstance(config, ResnetConfig):
+        return config.spectrogram.short_id()
     if config.input.kind == "functionals":
         return FUNCTIONALS_SUFFIX[config.input.feature_set]
     return f"emb_{config.input.layer}"
@@ -85,6 +103,8 @@ def data_suffix(config: SystemConfig) -> str:
 
 def reported_rule(config: SystemConfig) -> str:
     """The frame-to-utterance rule a system's results report."""
+    if isinstance(config, SoundnetConfig):
+        return config.rule
     return config.aggregation if isinstance(config, SerConfig) else "utterance"
 
 
@@ -92,4 +112,8 @@ def needs_pretrained(config: SystemConfig) -> bool:
     """Whether the system cannot be built without a pretrained model."""
     if isinstance(config, SerConfig):
         return config.transfer.init == "pretrained" and config.model is None
+    if isinstance(config, SoundnetConfig):
+        return config.transfer.layers > 0
+    if isinstance(config, ResnetConfig):
+        return config.network.init == "pretrained"
     return config.input.kind == "embedding"
