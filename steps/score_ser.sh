@@ -28,6 +28,7 @@ done
 case $(python -m sertl.bin.ser_system kind "$dir/config.yaml") in
   network) model=$dir/final.pt; tool=sertl.bin.score_ser ;;
   svm) model=$dir; tool=sertl.bin.score_svm ;;
+  resnet34) model=$dir/final.pt; tool=sertl.bin.score_resnet34 ;;
 esac
 [ -e "$model" ] || { echo "$0: no such file: $model (has steps/train_ser.sh finished?)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \

@@ -48,6 +48,7 @@ kind=$(python -m sertl.bin.ser_system kind "$config")
 case $kind in
   network) model=final.pt; tool=sertl.bin.train_ser ;;
   svm) model=final.npz; tool=sertl.bin.train_svm; launcher="python -m"; gpu_opts=() ;;
+  resnet34) model=final.pt; tool=sertl.bin.train_resnet34; launcher="python -m" ;;
 esac
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")
