@@ -54,7 +54,7 @@ def tiny_confs(s5: Path, tdnn: dict = TINY_TDNN) -> list[str]:
     (s5 / "conf" / "tiny.yaml").write_text(yaml.safe_dump(tdnn))
     (s5 / "conf" / "tiny_align.yaml").write_text(yaml.safe_dump(TINY_ALIGN))
     return ["--asr-config", "conf/tiny.yaml", "--align-config", "conf/tiny_align.yaml",
-            "--align-opts", "--num-iters 1 --num-states 1", "--nj", "1"]
+            "--align-opts", "--num-iters 1 --num-states 1 --final-single false", "--nj", "1"]
 
 
 def check_source_model(s5: Path, exp: str, test_sets: list[str]) -> dict:
