@@ -13,10 +13,12 @@ import torch
 import torchvision
 
 from conftest import REPO, speech_like
-from sertl.bin import score_resnet34, ser_system, train_resnet34
+from sertl.bin import make_folds, score_resnet34, ser_system, train_resnet34
 from sertl.config import ConfigError, from_dict, save_config
-from sertl.io import load_matrix, read_scp, write_ark_scp
+from sertl.io import load_matrix, read_scp, read_table, write_ark_scp
 from sertl.models.resnet import ResNetClassifier, load_torchvision_weights
+from sertl.ser.folds import FoldError, random_split
+from sertl.ser.folds import make_folds as make_folds_of
 from sertl.ser.resnet import ResnetConfig, ResnetPaths, ResnetTrainer
 from sertl.ser.system import data_suffix, load_system_config
 from sertl.spectrogram import SpectrogramOptions, compute_spectrogram, read_spectrogram_config
@@ -300,3 +302,21 @@ def test_shipped_confs_load(conf, tmp_path, capsys):
     spectrogram_conf = tmp_path / "spectrogram.conf"  # as the SER pipeline writes it
     spectrogram_conf.write_text("\n".join(inp.split()[1:]) + "\n")
     assert read_spectrogram_config(spectrogram_conf) == config.spectrogram
+
+
+def test_random_split_is_speaker_dependent_by_name(tmp_path):
+    data = make_image_dir(tmp_path / "data", speakers=5)      # 20 utterances
+    exp = tmp_path / "exp"
+    assert make_folds.main(["--random-split", "0.2", "--seed", "1", str(data), str(exp)]) == 0
+    folds = (exp / "folds").read_text().split()
+    assert folds[0] == "speaker_dependent" and len(folds[1:]) == 4
+    assert (exp / "fold_speaker_dependent" / "train.utts").read_text().count("\n") == 16
+    again = tmp_path / "again"  # the folds file repeats it (steps/eval_ser.sh --fold-list)
+    assert make_folds.main(["--fold-list", str(exp / "folds"), str(data), str(again)]) == 0
+    assert (again / "folds").read_text() == (exp / "folds").read_text()
+    other = random_split([f"u{i}" for i in range(20)], 0.2, seed=2)
+    assert other != random_split([f"u{i}" for i in range(20)], 0.2, seed=1)
+    mixed = tmp_path / "mixed"
+    mixed.write_text(f"{(exp / 'folds').read_text().strip()}\nother spk0_neu0\n")
+    with pytest.raises(FoldError, match="speaker 'spk"):
+        make_folds_of(data, read_table(data / "utt2spk"), "list", mixed)

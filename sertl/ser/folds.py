@@ -6,8 +6,10 @@ folds), from the speakers (leave-one-speaker-out) or from a fold-list file of li
 ``<fold> <utt>...``, the format :func:`write_fold_list` writes too. No speaker may be in
 a fold's test part and its training part: that would let the test speaker shape the
 model, its normalisation statistics or its model selection, so it is an error naming the
-speaker and fold. Every class must have training utterances in every fold, so that the
-folds' models share one class list.
+speaker and fold; the one exception is asked for by name: the random split of the
+utterances that some papers report (Durrani & Arshad's 80/20), a single fold named
+``speaker_dependent`` so that every table listing it says what it is. Every class must
+have training utterances in every fold, so that the folds' models share one class list.
 
 The command-line tool is sertl.bin.make_folds.
 """
@@ -17,9 +19,12 @@ import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
+
 from sertl.io import TableError, atomic_open, c_sorted, read_table
 
 Folds = dict[str, list[str]]  # fold id -> its test utterances (sorted)
+SPEAKER_DEPENDENT = "speaker_dependent"  # the fold of a random split
 _FOLD_ID = re.compile(r"[A-Za-z0-9_.+-]+")
 
 
@@ -42,6 +47,18 @@ def folds_from_utt2fold(utt2fold: Mapping[str, str]) -> Folds:
 def folds_by_speaker(utt2spk: Mapping[str, str]) -> Folds:
     """Leave-one-speaker-out: one fold per speaker, named by the speaker id."""
     return _grouped(utt2spk)
+
+
+def random_split(utterances: Sequence[str], test_fraction: float, seed: int) -> Folds:
+    """One fold, :data:`SPEAKER_DEPENDENT`: a random ``test_fraction`` of the utterances
+    (drawn with ``seed``) as its test part, whatever their speakers."""
+    if not 0 < test_fraction < 1:
+        raise FoldError(f"the test fraction of a random split must lie in (0, 1), not "
+                        f"{test_fraction}")
+    utts = c_sorted(utterances)
+    num_test = max(1, round(test_fraction * len(utts)))
+    chosen = np.random.default_rng(seed).permutation(len(utts))[:num_test]
+    return {SPEAKER_DEPENDENT: c_sorted(utts[i] for i in chosen)}
 
 
 def read_fold_list(path: str | Path, utterances: Sequence[str]) -> Folds:
@@ -132,10 +149,12 @@ def write_fold_parts(exp_dir: Path, folds: Mapping[str, Sequence[str]],
 
 
 def make_folds(data_dir: Path, utt2spk: Mapping[str, str], source: str,
-               fold_list: Path | None = None) -> Folds:
+               fold_list: Path | None = None, test_fraction: float = 0.2,
+               seed: int = 0) -> Folds:
     """The folds of ``data_dir`` (whose utt2spk is given) from ``source`` ('utt2fold',
-    'speaker' or 'list': ``fold_list``), checked for speaker hygiene and, when the dir
-    has utt2emo, for classes in every training part."""
+    'speaker', 'list': ``fold_list``, or 'random': :func:`random_split`), checked for
+    speaker hygiene (except the random split, speaker-dependent by name) and, when the
+    dir has utt2emo, for classes in every training part."""
     if source == "utt2fold":
         utt2fold = read_table(data_dir / "utt2fold")
         if utt2fold.keys() != utt2spk.keys():
@@ -145,9 +164,12 @@ def make_folds(data_dir: Path, utt2spk: Mapping[str, str], source: str,
         folds = folds_from_utt2fold(utt2fold)
     elif source == "speaker":
         folds = folds_by_speaker(utt2spk)
+    elif source == "random":
+        folds = random_split(list(utt2spk), test_fraction, seed)
     else:
         folds = read_fold_list(fold_list, list(utt2spk))
-    check_fold_hygiene(folds, utt2spk)
+    if list(folds) != [SPEAKER_DEPENDENT]:
+        check_fold_hygiene(folds, utt2spk)
     if (data_dir / "utt2emo").is_file():
         check_fold_classes(folds, read_table(data_dir / "utt2emo"))
     return folds
