@@ -39,10 +39,14 @@ cmd=run.py
 data=$1
 pretrained=$2
 dir=$3
-for f in "$config" "$data/feats.scp" "$data/utt2emo" "$data/utt2spk"; do
+for f in "$config" "$data/utt2emo" "$data/utt2spk"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
+input=feats.scp   # a system on raw audio (soundnet) reads wav.scp, and may start from a .t7
+[ "$(python -m sertl.bin.ser_system input "$config")" != audio ] || input=wav.scp
+[ -f "$data/$input" ] || { echo "$0: no such file: $data/$input" >&2; exit 1; }
 [ "$pretrained" = none ] || [ -f "$pretrained/final.pt" ] || \
+  { [ "$input" = wav.scp ] && [ -f "$pretrained" ]; } || \
   { echo "$0: no $pretrained/final.pt (give 'none' to train from scratch)" >&2; exit 1; }
 case $folds in
   utt2fold) fold_opts=(--utt2fold) ;;

@@ -6,7 +6,10 @@
 # frame posteriors aggregated by every rule (sum_posteriors, mean_log_posterior,
 # majority) into <out-dir>/scores_<rule>.txt ("utt ref hyp <class scores>" lines), and,
 # when <data-dir> has utt2emo, each rule's UA, WA, macro-F1, per-class recall, confusion
-# matrix (and AUROC for two classes) in <out-dir>/metrics.json. Log: <out-dir>/log/score.log.
+# matrix (and AUROC for two classes) in <out-dir>/metrics.json. A "soundnet" system reads
+# the audio of <data-dir> (wav.scp) and scores it on windows (sertl.bin.score_soundnet):
+# scores_window_mean.txt, scores_window_max.txt, metrics.json and, for two classes,
+# roc_<rule>.png. Log: <out-dir>/log/score.log.
 # Options:
 #   --ivector-dir <dir>          online i-vectors of <data-dir>, for a model that takes them
 #   --num-threads <n>            CPU threads (default 1)
@@ -22,14 +25,15 @@ cmd=run.py
 data=$1
 dir=$2
 out=$3
-for f in "$dir/config.yaml" "$data/feats.scp"; do
-  [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
-done
+[ -f "$dir/config.yaml" ] || { echo "$0: no such file: $dir/config.yaml" >&2; exit 1; }
+input=feats.scp
 case $(python -m sertl.bin.ser_system kind "$dir/config.yaml") in
   network) model=$dir/final.pt; tool=sertl.bin.score_ser ;;
   svm) model=$dir; tool=sertl.bin.score_svm ;;
   resnet34) model=$dir/final.pt; tool=sertl.bin.score_resnet34 ;;
+  soundnet) model=$dir/final.pt; tool=sertl.bin.score_soundnet; input=wav.scp ;;
 esac
+[ -f "$data/$input" ] || { echo "$0: no such file: $data/$input" >&2; exit 1; }
 [ -e "$model" ] || { echo "$0: no such file: $model (has steps/train_ser.sh finished?)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
@@ -38,4 +42,4 @@ mkdir -p "$out/log"
 $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/log/score.log" \
   python -m $tool ${ivector_dir:+--ivector-dir "$ivector_dir"} \
     "${device_opts[@]}" "$data" "$model" "$out"
-grep '^score_\(ser\|svm\):' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true
+grep '^score_\(ser\|svm\|soundnet\):' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true

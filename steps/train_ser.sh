@@ -3,7 +3,9 @@
 # Trains the SER system of the --config YAML on <data-dir>; its "system" key chooses the
 # kind (sertl/ser/system.py): "svm", a linear SVM on one vector per utterance
 # (sertl.bin.train_svm: <data-dir> holds functionals or embeddings; <exp-dir>/final.npz),
-# or "network" (the default), described here:
+# "soundnet", SoundNet on the raw audio of <data-dir> (its wav.scp; sertl.bin.train_soundnet;
+# <pretrained-exp> may also be a SoundNet torch7 .t7 file), or "network" (the default),
+# described here:
 # Fine-tunes the acoustic model of <pretrained-exp> (its final.pt, from steps/train_asr.sh)
 # for speech emotion recognition, as the --config YAML says: the network cut at a named
 # layer, its first layers frozen, a new classifier trained on frames that carry their
@@ -36,19 +38,23 @@ cmd=run.py
 data=$1
 pretrained=$2
 dir=$3
-for f in "$config" "$data/feats.scp" "$data/utt2emo"; do
+for f in "$config" "$data/utt2emo"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
+kind=$(python -m sertl.bin.ser_system kind "$config")
+input=feats.scp; [ "$kind" != soundnet ] || input=wav.scp   # soundnet reads the audio
+[ -f "$data/$input" ] || { echo "$0: no such file: $data/$input" >&2; exit 1; }
 [ "$pretrained" = none ] || [ -f "$pretrained/final.pt" ] || \
+  { [ "$kind" = soundnet ] && [ -f "$pretrained" ]; } || \
   { echo "$0: no $pretrained/final.pt (give an exp dir of steps/train_asr.sh, or none)" >&2; exit 1; }
 [ -z "$ivector_dir" ] || [ -f "$ivector_dir/ivector_online.scp" ] || \
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
-kind=$(python -m sertl.bin.ser_system kind "$config")
 . utils/torch_opts.sh
 case $kind in
   network) model=final.pt; tool=sertl.bin.train_ser ;;
   svm) model=final.npz; tool=sertl.bin.train_svm; launcher="python -m"; gpu_opts=() ;;
   resnet34) model=final.pt; tool=sertl.bin.train_resnet34; launcher="python -m" ;;
+  soundnet) model=final.pt; tool=sertl.bin.train_soundnet; launcher="python -m" ;;
 esac
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")

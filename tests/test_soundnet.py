@@ -315,7 +315,7 @@ def test_auroc_z_test():
     rng = np.random.default_rng(1)
     labels = rng.random(300) < 0.4
     a = labels + 0.8 * rng.standard_normal(300)
-    b = labels + 1.5 * rng.standard_normal(300) + 0.3 * a
+    b = labels + 2.5 * rng.standard_normal(300) + 0.3 * a
     result = compare_auroc(labels, a, b)
     ref_a, ref_b, ref_z = _delong_by_pairs(labels, a, b)
     assert result.auroc_a == pytest.approx(roc_auc_score(labels, a))
@@ -425,3 +425,37 @@ def test_train_transfer_score_and_stream(tmp_path):
     bad = _tool("train_soundnet", "--config", _conf(tmp_path, "bad", 3, 2), data, "none",
                 tmp_path / "exp_bad")
     assert bad.returncode == 1 and "needs a pretrained model" in bad.stderr
+
+
+# -- confs -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("corpus", ["emodb", "urdu", "ravdess", "savee", "cremad", "emovo",
+                                    "iemocap"])
+def test_binary_anger_label_maps(corpus):
+    import importlib
+
+    from sertl.corpora.emotion import EmotionCorpus, load_label_map
+
+    module = importlib.import_module(f"sertl.corpora.{corpus}")
+    spec = next(v for v in vars(module).values() if isinstance(v, EmotionCorpus))
+    label_map = load_label_map(REPO / "egs" / corpus / "s5" / "conf" / "labels_anger.yaml",
+                               spec)
+    assert label_map.classes == ["other", "ang"]
+    kept = set(spec.emotions) - ({"xxx"} if corpus == "iemocap" else set())
+    assert set(label_map.map) == kept            # every labelled utterance is in the task
+    positives = {raw for raw, cls in label_map.map.items() if cls == "ang"}
+    assert positives == ({"ang", "fru"} if corpus == "iemocap" else positives) and positives
+
+
+def test_soundnet_confs_for_the_ser_steps():
+    from sertl.bin.ser_system import answer
+
+    scratch = REPO / "conf" / "ser" / "soundnet_scratch.yaml"
+    transfer = REPO / "conf" / "ser" / "soundnet_transfer.yaml"
+    assert answer("kind", scratch) == "soundnet"
+    assert answer("data-suffix", scratch) == ""
+    assert answer("input", scratch) == "audio"
+    assert answer("rule", scratch) == "window_mean"
+    assert answer("needs-pretrained", scratch) == "false"
+    assert answer("needs-pretrained", transfer) == "true"
+    assert answer("needs-pretrained", REPO / "conf" / "ser" / "soundnet_source.yaml") == "false"

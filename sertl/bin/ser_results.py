@@ -10,7 +10,8 @@ same ones). Writes to
 <exp-dir>: results.json (per fold, mean and standard deviation over folds, and pooled
 over folds, for every rule), results.md (tables for RULE, by default the aggregation of
 <exp-dir>/config.yaml, and the other rules' means), confusion.txt and confusion.png
-(pooled over folds, for RULE). CMD is the command line to record (default: this one).
+(pooled over folds, for RULE; for two classes also roc.png, the ROC curve). CMD is the
+command line to record (default: this one).
 
 ablations: one markdown table, a row per <exp-dir> (its results.json), of UA, WA and
 macro-F1 mean and standard deviation for its rule, plus pooled UA.
@@ -27,9 +28,11 @@ from typing import Sequence
 from sertl.config import ConfigError
 from sertl.io import TableError, atomic_open, read_table
 from sertl.ser.aggregate import RULES
+from sertl.ser.roc import plot_roc
+from sertl.ser.soundnet import RULES as WINDOW_RULES
 from sertl.ser.system import load_system_config, reported_rule
-from sertl.ser.metrics import (compute_metrics, format_confusion, plot_confusion,
-                               pool_scores, read_scores, summarize_folds)
+from sertl.ser.metrics import (NO_LABEL, UtteranceScores, compute_metrics, format_confusion,
+                               plot_confusion, pool_scores, read_scores, summarize_folds)
 
 STD_NOTE = "sample standard deviation over folds (n - 1)"
 UA_NOTE = ("UA and macro-F1 average over the classes present in each fold's test set; "
@@ -48,14 +51,21 @@ def mean_pm_std(entry: dict) -> str:
     return f"{percent(entry['mean'])} ± {percent(entry['std'])}"
 
 
-def rule_results(exp_dir: Path, folds: Sequence[str], rule: str) -> dict:
-    """Per-fold, summary and pooled metrics of one rule."""
+def fold_scores(exp_dir: Path, folds: Sequence[str], rule: str
+                ) -> dict[str, UtteranceScores]:
+    """The test scores of every fold under one rule."""
     tables = {}
     for fold in folds:
         path = exp_dir / f"fold_{fold}" / "test" / f"scores_{rule}.txt"
         if not path.is_file():
             raise ValueError(f"fold '{fold}' has not been scored: no {path}")
         tables[fold] = read_scores(path)
+    return tables
+
+
+def rule_results(exp_dir: Path, folds: Sequence[str], rule: str) -> dict:
+    """Per-fold, summary and pooled metrics of one rule."""
+    tables = fold_scores(exp_dir, folds, rule)
     per_fold = {fold: compute_metrics(table) for fold, table in tables.items()}
     return {"per_fold": per_fold, "summary": summarize_folds(list(per_fold.values())),
             "pooled": compute_metrics(pool_scores(list(tables.values())))}
@@ -148,13 +158,21 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_results(exp_dir: Path, results: dict) -> None:
-    """results.json, results.md, confusion.txt and confusion.png in ``exp_dir``."""
+    """results.json, results.md, confusion.txt, confusion.png and, for two classes,
+    roc.png in ``exp_dir``."""
     pooled = results["rules"][results["rule"]]["pooled"]
     confusion_text = format_confusion(pooled["confusion"], results["classes"])
     write_text(exp_dir / "results.json", json.dumps(results, indent=1) + "\n")
     write_text(exp_dir / "confusion.txt", confusion_text)
     plot_confusion(pooled["confusion"], results["classes"], exp_dir / "confusion.png",
                    f"{exp_dir.name}: {results['rule']}")
+    if pooled["auroc"] is not None:  # two classes: the detector's ROC, pooled over folds
+        tables = fold_scores(exp_dir, results["folds"], results["rule"])
+        table = pool_scores(list(tables.values()))
+        labelled = [i for i, ref in enumerate(table.refs) if ref != NO_LABEL]
+        plot_roc([table.refs[i] == table.classes[1] for i in labelled],
+                 table.scores[labelled, 1] - table.scores[labelled, 0], exp_dir / "roc.png",
+                 f"{exp_dir.name}: {table.classes[1]} ({results['rule']})")
     write_text(exp_dir / "results.md", results_markdown(exp_dir, results, confusion_text))
 
 
@@ -189,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                         + shlex.join(argv), help="command line to record")
     tools = parser.add_subparsers(dest="tool", required=True)
     results = tools.add_parser("results", help="results of one eval_ser.sh dir")
-    results.add_argument("--rule", choices=RULES + ("utterance",),
+    results.add_argument("--rule", choices=RULES + ("utterance",) + WINDOW_RULES,
                          help="default: the config's aggregation")
     results.add_argument("exp_dir", type=Path)
     ablations = tools.add_parser("ablations", help="one table of several experiments")
