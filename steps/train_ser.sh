@@ -14,11 +14,17 @@
 # may also be an exp dir of this step (fine-tuning again, e.g. cross-lingual transfer);
 # "none" trains the config's model section from scratch (the baseline).
 # <exp-dir> gets config.yaml, valid_spk, checkpoint.pt, final.pt, final_metrics.json,
-# metrics.jsonl, tensorboard/ and log/train.log. A rerun resumes from checkpoint.pt;
-# with final.pt present it does nothing.
+# metrics.jsonl, tensorboard/ and log/train.log.
+# For every kind, <exp-dir> also gets what steps/predict_ser.sh needs to make the inputs of
+# new audio as at training: conf/ (copies of the --feature-conf-dir feature configs
+# mfcc.conf, mfcc_hires.conf, fbank.conf, vad.conf), source_model (the pretrained model
+# file, for embeddings) and ivector_extractor (with --ivector-extractor).
+# A rerun resumes from checkpoint.pt; with the model file present it does nothing.
 # Options:
 #   --config <file>        fine-tuning YAML (default conf/ser/tdnn_bottleneck.yaml)
 #   --ivector-dir <dir>    online i-vectors of <data-dir>, for a model that takes them
+#   --ivector-extractor <dir>  the extractor of those i-vectors (recorded for predict_ser.sh)
+#   --feature-conf-dir <dir>   where the feature configs of <data-dir> are (default conf)
 #   --nj-train <n>         data-parallel processes (GPUs, or CPU processes with gloo);
 #                          more than 1 runs under torchrun (default 1)
 #   --num-threads <n>      CPU threads per process (default 1)
@@ -28,6 +34,8 @@
 set -euo pipefail
 config=conf/ser/tdnn_bottleneck.yaml
 ivector_dir=
+ivector_extractor=
+feature_conf_dir=conf
 nj_train=1
 num_threads=1
 use_gpu=auto
@@ -70,4 +78,12 @@ if [ ! -f "$dir/$model" ]; then
 fi
 [ -f "$dir/final_metrics.json" ] || { echo "$0: $dir/$model has no final_metrics.json" \
   "beside it (written by an older or broken run); remove $dir/$model and rerun" >&2; exit 1; }
+for f in mfcc.conf mfcc_hires.conf fbank.conf vad.conf; do  # inputs for predict_ser.sh
+  [ ! -f "$feature_conf_dir/$f" ] || { mkdir -p "$dir/conf"; cp "$feature_conf_dir/$f" "$dir/conf/$f"; }
+done
+if [ "$pretrained" != none ]; then
+  source_model=$pretrained; [ -f "$source_model" ] || source_model=$pretrained/final.pt
+  readlink -f "$source_model" > "$dir/source_model"
+fi
+[ -z "$ivector_extractor" ] || readlink -f "$ivector_extractor" > "$dir/ivector_extractor"
 echo "$0: done: $dir/$model; $(tr -d "\n " < "$dir/final_metrics.json")" >&2

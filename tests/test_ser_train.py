@@ -19,6 +19,7 @@ from sertl.models import build_model, model_config_from_dict, save_model
 from sertl.ser.config import ClassifierOptions, SerConfig, load_ser_config
 from sertl.ser.infer import frame_log_posteriors
 from sertl.ser.model import TransferModel, load_ser_model, save_ser_model
+from sertl.ser.system import load_system_config
 from sertl.ser.train import SerPaths, SerTrainer, balanced_weights
 from sertl.train.loop import TrainingError, init_workers
 from sertl.train.metrics import read_metrics
@@ -230,8 +231,9 @@ def test_config_keys_are_checked(tmp_path, capsys):
     with pytest.raises(ConfigError, match="unknown key 'hidden'"):
         load_ser_config(conf)
     repo = Path(__file__).resolve().parents[1]
-    for path in sorted((repo / "conf/ser").glob("*.yaml")):
-        load_ser_config(path)
+    for path in sorted([*(repo / "conf/ser").glob("*.yaml"),
+                        *(repo / "egs").glob("*/s5/conf/ser/*.yaml")]):
+        load_system_config(path)
 
 
 @pytest.mark.parametrize("model, layer, ivectors", [(TDNN, "tdnn5", True),

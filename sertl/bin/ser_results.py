@@ -1,7 +1,8 @@
 """Cross-validation results of a SER experiment, and the table of several experiments.
 
 Usage: python -m sertl.bin.ser_results [--command CMD] results [--rule RULE] <exp-dir>
-       python -m sertl.bin.ser_results [--command CMD] ablations <out.md> <exp-dir>...
+       python -m sertl.bin.ser_results [--command CMD] ablations [--reference REF] <out.md>
+           <exp-dir>...
 
 results: <exp-dir> is a steps/eval_ser.sh dir: its ``folds`` file lists the folds and
 fold_<f>/test/scores_<rule>.txt their scores, for the rules that the system scores (all
@@ -14,7 +15,9 @@ over folds, for every rule), results.md (tables for RULE, by default the aggrega
 command line to record (default: this one).
 
 ablations: one markdown table, a row per <exp-dir> (its results.json), of UA, WA and
-macro-F1 mean and standard deviation for its rule, plus pooled UA.
+macro-F1 mean and standard deviation for its rule, plus pooled UA; with --reference REF,
+each row's UA difference to REF paired over folds (mean ± std, folds better, paired
+t-test).
 """
 from __future__ import annotations
 
@@ -24,6 +27,9 @@ import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
+from scipy.stats import ttest_rel
 
 from sertl.config import ConfigError
 from sertl.io import TableError, atomic_open, read_table
@@ -176,22 +182,57 @@ def write_results(exp_dir: Path, results: dict) -> None:
     write_text(exp_dir / "results.md", results_markdown(exp_dir, results, confusion_text))
 
 
-def ablations_markdown(exp_dirs: Sequence[Path], command: str) -> str:
-    """The text of an ablation table: one row per experiment's results.json."""
-    lines = ["# SER ablations", "", f"Command: `{command}`", "",
-             f"Mean ± {STD_NOTE}; pooled: over all folds' utterances.", "",
-             "| experiment | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |",
-             "|---|---|---|---|---|---|---|"]
+def load_results(exp_dir: Path) -> dict:
+    """An experiment's results.json."""
+    path = exp_dir / "results.json"
+    if not path.is_file():
+        raise ValueError(f"{path}: missing (has steps/eval_ser.sh finished?)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def fold_ua(results: dict) -> dict[str, float]:
+    """UA per fold under the experiment's reported rule."""
+    return {fold: m["ua"] for fold, m in results["rules"][results["rule"]]["per_fold"].items()}
+
+
+def paired_difference(results: dict, reference: dict, name: str) -> str:
+    """``Δ mean ± std (wins/folds, p)`` of UA against the reference, paired over folds
+    (p: two-sided paired t-test); the folds must be the same."""
+    ua, ref = fold_ua(results), fold_ua(reference)
+    if ua.keys() != ref.keys():
+        raise ValueError(f"{name}: its folds differ from the reference's; paired "
+                         "differences need the same folds")
+    diff = np.array([ua[f] - ref[f] for f in ref])
+    wins = int((diff > 0).sum())
+    spread = f" ± {percent(float(diff.std(ddof=1)))}" if len(diff) > 1 else ""
+    p = f", p {ttest_rel(list(ua.values()), [ref[f] for f in ua]).pvalue:.3f}" \
+        if len(diff) > 1 else ""
+    return f"{100 * diff.mean():+.1f}{spread} ({wins}/{len(diff)} folds better{p})"
+
+
+def ablations_markdown(exp_dirs: Sequence[Path], command: str,
+                       reference: Path | None = None) -> str:
+    """The text of the table of several experiments: one row per results.json, with the
+    UA difference to ``reference`` paired over folds when one is given."""
+    ref_results = load_results(reference) if reference else None
+    paired = f" ΔUA vs {reference.name} (mean ± std over folds) |" if reference else ""
+    lines = ["# SER systems", "", f"Command: `{command}`", "",
+             f"Mean ± {STD_NOTE}; pooled: over all folds' utterances. {UA_NOTE}."
+             + (" ΔUA: the per-fold difference to the reference system, with the "
+                "folds it is better on and a two-sided paired t-test." if reference else ""),
+             "", "| system | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |" + paired,
+             "|---|---|---|---|---|---|---|" + ("---|" if reference else "")]
     for exp_dir in exp_dirs:
-        path = exp_dir / "results.json"
-        if not path.is_file():
-            raise ValueError(f"{path}: missing (has steps/eval_ser.sh finished?)")
-        results = json.loads(path.read_text(encoding="utf-8"))
+        results = load_results(exp_dir)
         chosen = results["rules"][results["rule"]]
-        lines.append(f"| {exp_dir.name} | {results['rule']} | {len(results['folds'])} | "
-                     + " | ".join(mean_pm_std(chosen["summary"][n])
-                                  for n in ("ua", "wa", "macro_f1"))
-                     + f" | {percent(chosen['pooled']['ua'])} |")
+        row = (f"| {exp_dir.name} | {results['rule']} | {len(results['folds'])} | "
+               + " | ".join(mean_pm_std(chosen["summary"][n]) for n in ("ua", "wa", "macro_f1"))
+               + f" | {percent(chosen['pooled']['ua'])} |")
+        if ref_results is not None:
+            same = exp_dir.resolve() == reference.resolve()
+            row += (" reference |" if same else
+                    f" {paired_difference(results, ref_results, exp_dir.name)} |")
+        lines.append(row)
     return "\n".join(lines) + "\n"
 
 
@@ -211,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="default: the config's aggregation")
     results.add_argument("exp_dir", type=Path)
     ablations = tools.add_parser("ablations", help="one table of several experiments")
+    ablations.add_argument("--reference", type=Path,
+                           help="exp dir the others are compared with, paired over folds")
     ablations.add_argument("out", type=Path)
     ablations.add_argument("exp_dirs", type=Path, nargs="+")
     args = parser.parse_args(argv)
@@ -220,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             write_results(args.exp_dir, collect_results(args.exp_dir, rule, args.command))
             print(f"ser_results: wrote {args.exp_dir}/results.md", file=sys.stderr)
         else:
-            write_text(args.out, ablations_markdown(args.exp_dirs, args.command))
+            write_text(args.out, ablations_markdown(args.exp_dirs, args.command, args.reference))
             print(f"ser_results: wrote {args.out}", file=sys.stderr)
     except (ConfigError, TableError, OSError, ValueError) as e:
         print(f"ser_results: error: {e}", file=sys.stderr)

@@ -21,3 +21,7 @@ subset=all
 [ $# -eq 2 ] || { echo "$help_message" >&2; exit 1; }
 python -m sertl.bin.prepare_emotion iemocap --label-map "$label_map" --sessions "$sessions" \
   --subset "$subset" "$1" "$2"
+# "<speaker> <utt>..." for the speakers of sessions 1-4 (utt2spk is sorted by speaker)
+awk '$2 !~ /^Ses05/ { if ($2 != spk) { if (spk != "") print line; spk = $2; line = spk }
+                      line = line " " $1 }
+     END { if (spk != "") print line }' "$2/utt2spk" > "$2/folds_fayek8"

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The SER pipeline of every sertl emotion recipe (as ESPnet2's egs2/TEMPLATE/asr1/asr.sh):
+# from an emotion corpus to one cross-validation table of several SER systems. A corpus
+# recipe links this script (egs/TEMPLATE/setup.sh makes the recipe dir) and calls it
+# from its run.sh with its defaults:
+#   ./ser.sh --corpus emodb --systems "conf/ser/compare_svm_speakernorm.yaml ..." "$@"
+# Run from the recipe dir (path.sh, cmd.sh, conf/, steps/, utils/ and the corpus's own
+#   local/prepare_data.sh [opts] <corpus-dir> <data-dir>   a labelled data dir:
+#   utt2emo, utt2spk, utt2fold (speaker-independent folds), ...).
+# A system is a conf (conf/ser/*.yaml; its "system" key: sertl/ser/system.py): a
+# frame-level network fine-tuned from --pretrained-exp (or from scratch), a linear SVM
+# on openSMILE functionals (the classical baseline), or an SVM on the pretrained
+# network's pooled activations (transfer by embedding). Every system is cross-validated
+# on the same folds and lands in one table, with paired differences to a reference.
+# Usage: ./ser.sh --corpus <name> --corpus-dir <dir> --systems "<confs>" [options]
+# Options:
+#   --corpus <name>            the data dir's name: data/<name> (required)
+#   --corpus-dir <dir>         the corpus (layout: the recipe's README.md) (required)
+#   --prepare-data-opts <o>    options of local/prepare_data.sh (label map, folds, ...)
+#   --systems "<confs>"        the SER systems to cross-validate (required)
+#   --pretrained-exp <dir>     source model (final.pt of steps/train_asr.sh or
+#                              steps/train_ser.sh); "none": systems that need one are
+#                              skipped, with a note (default none)
+#   --ivector-extractor <dir>  extractor (steps/train_ivector_extractor.sh) for a
+#                              pretrained network that takes online i-vectors
+#   --intermediate-data <dir>  labelled features of another corpus (e.g.
+#                              ../../emodb/s5/data/emodb_hires): the pretrained network is
+#                              first fine-tuned on all of it (--intermediate-config), then
+#                              every --intermediate-systems conf starts from that model
+#                              (the cross-lingual route: EmoDB, then URDU)
+#   --intermediate-config <f>  (default conf/ser/tdnn_bottleneck.yaml)
+#   --intermediate-systems "<confs>"  (default: the --intermediate-config)
+#   --folds <utt2fold|speaker> (default utt2fold: the data prep's folds)
+#   --fold-list <file>         "<fold> <utt>..." test utterances per fold (replaces --folds;
+#                              e.g. a speaker-dependent random split, named so in a table)
+#   --reference <name>         system whose per-fold UA the others are compared with
+#                              (default: the first of --systems)
+#   --train-final <bool>       stage 7: every system trained once more on all of the
+#                              corpus, for steps/predict_ser.sh (default true)
+#   --nj <n>                   parallel jobs of feature extraction, and folds trained at
+#                              the same time (default 4)
+#   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh; markers in
+#                              exp/stages)
+# Stages:
+#   0  data prep: local/prepare_data.sh -> data/<corpus> (--stop-stage 0: data only)
+#   1  features: data/<corpus>_{mfcc,hires,fbank} with CMVN stats and the energy VAD
+#   2  online i-vectors of data/<corpus>_hires (only with --ivector-extractor)
+#   3  the systems' utterance vectors: openSMILE functionals (data/<corpus>_compare,
+#      _egemaps) and embeddings of the pretrained network (data/<corpus>_emb_<layer>)
+#   4  intermediate fine-tuning on --intermediate-data (only when given) -> exp/intermediate
+#   5  cross-validation of every system: exp/ser/<system>/results.md (per fold, mean ±
+#      std, pooled, per class, confusion matrix)
+#   6  one table of all systems: exp/ser/results.md
+#   7  (--train-final true) every system on all of data/<corpus>: exp/ser/<system>/final,
+#      with what steps/predict_ser.sh needs to label new audio
+set -euo pipefail
+corpus=
+corpus_dir=
+prepare_data_opts=
+systems=
+pretrained_exp=none
+ivector_extractor=
+intermediate_data=
+intermediate_config=conf/ser/tdnn_bottleneck.yaml
+intermediate_systems=
+folds=utt2fold
+fold_list=
+reference=
+train_final=true
+nj=4
+stage=0
+stop_stage=100
+force=false
+. ./path.sh
+. ./cmd.sh
+. utils/parse_options.sh
+. utils/stage_control.sh
+[ $# -eq 0 ] || { echo "$help_message" >&2; exit 1; }
+for opt in corpus corpus_dir systems; do
+  [ -n "${!opt}" ] || { echo "$0: --${opt//_/-} is required"; echo "$help_message"; exit 1; } >&2
+done
+[ "$pretrained_exp" = none ] || [ -f "$pretrained_exp/final.pt" ] || \
+  { echo "$0: no $pretrained_exp/final.pt (--pretrained-exp)" >&2; exit 1; }
+if [ -n "$intermediate_data" ] && [ "$pretrained_exp" = none ]; then
+  echo "$0: --intermediate-data needs --pretrained-exp" >&2; exit 1
+fi
+[ -n "$intermediate_systems" ] || intermediate_systems=$intermediate_config
+[ -n "$intermediate_data" ] || intermediate_systems=
+data=data/$corpus
+ivector_dir=
+[ -z "$ivector_extractor" ] || ivector_dir=exp/ivector/online_$corpus
+start_time=$(date +%s)
+
+# Every conf is checked before any work; the systems needing a pretrained model are
+# dropped without one. run_list: "<name> <conf> <pretrained>" per system to run.
+run_list=()
+for conf in $systems; do
+  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
+  if [ "$(python -m sertl.bin.ser_system needs-pretrained "$conf")" = true ] && \
+     [ "$pretrained_exp" = none ]; then
+    echo "$0: note: $conf needs --pretrained-exp; not run" >&2
+    continue
+  fi
+  run_list+=("$(basename "$conf" .yaml) $conf $pretrained_exp")
+done
+for conf in $intermediate_systems; do
+  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
+  [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ] || \
+    { echo "$0: $conf: only networks start from the intermediate model" >&2; exit 1; }
+  run_list+=("$(basename "$conf" .yaml)_via_$(basename "$intermediate_data") $conf exp/intermediate")
+done
+[ ${#run_list[@]} -gt 0 ] || { echo "$0: no system to run" >&2; exit 1; }
+
+system_data() {  # system_data <conf>: the data dir the system reads
+  echo "${data}_$(python -m sertl.bin.ser_system data-suffix "$1")"
+}
+
+if stage_begin 0 "data prep: $data from $corpus_dir"; then
+  # shellcheck disable=SC2086  # options are words
+  local/prepare_data.sh $prepare_data_opts "$corpus_dir" "$data"
+  stage_end 0
+fi
+
+if stage_begin 1 "features: MFCC, MFCC hires, fbank, CMVN and VAD"; then
+  steps/make_feature_sets.sh --nj "$nj" --cmd "$train_cmd" "$data" exp feats
+  stage_end 1
+fi
+
+if [ -n "$ivector_dir" ] && stage_begin 2 "online i-vectors with $ivector_extractor"; then
+  steps/extract_ivectors_online.sh --nj "$nj" --cmd "$train_cmd" \
+    "${data}_hires" "$ivector_extractor" "$ivector_dir"
+  stage_end 2
+fi
+
+if stage_begin 3 "utterance vectors of the SVM systems (functionals, embeddings)"; then
+  for entry in "${run_list[@]}"; do
+    read -r name conf pretrained <<< "$entry"
+    read -r input arg1 arg2 <<< "$(python -m sertl.bin.ser_system input "$conf")"
+    out=$(system_data "$conf")
+    case $input in
+      features) ;;
+      functionals)
+        steps/make_functionals.sh --nj "$nj" --cmd "$train_cmd" --feature-set "$arg1" \
+          "$data" "$out" "exp/make_functionals/$(basename "$out")" "feats/functionals" ;;
+      embedding)
+        source_set=$(python -m sertl.bin.make_embeddings --print-feature-set "$pretrained/final.pt")
+        steps/make_embeddings.sh --cmd "$train_cmd" --layer "$arg1" --pooling "$arg2" \
+          ${ivector_dir:+--ivector-dir "$ivector_dir"} "${data}_$source_set" "$pretrained" "$out" ;;
+      *) echo "$0: $conf: unknown input kind '$input'" >&2; exit 1 ;;
+    esac
+  done
+  stage_end 3
+fi
+
+if [ -n "$intermediate_data" ] && stage_begin 4 "intermediate fine-tuning on $intermediate_data"; then
+  steps/train_ser.sh --cmd "$train_cmd" --config "$intermediate_config" \
+    "$intermediate_data" "$pretrained_exp" exp/intermediate
+  stage_end 4
+fi
+
+if stage_begin 5 "cross-validation of ${#run_list[@]} systems (folds: ${fold_list:-$folds})"; then
+  for entry in "${run_list[@]}"; do
+    read -r name conf pretrained <<< "$entry"
+    iv_opts=()
+    if [ -n "$ivector_dir" ] && [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ]; then
+      iv_opts=(--ivector-dir "$ivector_dir")
+    fi
+    steps/eval_ser.sh --cmd "$train_cmd" --nj "$nj" --config "$conf" --folds "$folds" \
+      ${fold_list:+--fold-list "$fold_list"} "${iv_opts[@]}" \
+      "$(system_data "$conf")" "$pretrained" "exp/ser/$name"
+  done
+  stage_end 5
+fi
+
+if stage_begin 6 "one table of all systems: exp/ser/results.md"; then
+  exp_dirs=()
+  for entry in "${run_list[@]}"; do
+    read -r name _ <<< "$entry"
+    exp_dirs+=("exp/ser/$name")
+  done
+  ref_dir=${exp_dirs[0]}
+  for dir in "${exp_dirs[@]}"; do [ "$dir" != "exp/ser/$reference" ] || ref_dir=$dir; done
+  [ -z "$reference" ] || [ "$ref_dir" = "exp/ser/$reference" ] || \
+    echo "$0: note: --reference $reference is not among the systems; using ${ref_dir#exp/ser/}" >&2
+  python -m sertl.bin.ser_results --command "$parse_options_cmdline" \
+    ablations --reference "$ref_dir" exp/ser/results.md "${exp_dirs[@]}"
+  stage_end 6
+fi
+
+if [ "$train_final" = true ] && stage_begin 7 "every system on all of $data, for steps/predict_ser.sh"; then
+  for entry in "${run_list[@]}"; do
+    read -r name conf pretrained <<< "$entry"
+    iv_opts=()
+    if [ -n "$ivector_dir" ] && [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ]; then
+      iv_opts=(--ivector-dir "$ivector_dir" --ivector-extractor "$ivector_extractor")
+    fi
+    steps/train_ser.sh --cmd "$train_cmd" --config "$conf" "${iv_opts[@]}" \
+      "$(system_data "$conf")" "$pretrained" "exp/ser/$name/final"
+  done
+  stage_end 7
+fi
+
+echo "$0: done in $(( $(date +%s) - start_time )) s. Data: $data*; results: exp/ser/results.md" \
+     "(per system: exp/ser/<system>/results.md); logs under exp/" >&2

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# RAVDESS recipe: 8-class speech emotion recognition (speech part, 24 actors),
+# 6 speaker-independent folds of 4 actors (--prepare-data-opts "--label-map
+# conf/labels_4class.yaml --num-folds 6": the 4-class task).
+# Systems, one table (exp/ser/results.md): the openSMILE + SVM baselines (ComParE 2016 and
+# eGeMAPS v02, each speaker standardised on its own utterances or one standardisation
+# from the training speakers), the TDNN from scratch, and, with --pretrained-exp, transfer
+# by fine-tuning (Zhou & Beigi) and by embedding (the TDNN's pooled tdnn12 activations +
+# SVM). ΔUA is paired over folds against the scratch network.
+# Usage: ./run.sh --corpus-dir <dir> [--pretrained-exp <asr-exp>] [ser.sh options]
+# e.g.:  ./run.sh --corpus-dir /corpora/ravdess --pretrained-exp ../../speechocean762/s5/exp/tdnn_phones
+# The corpus layout and protocol: README.md. All options and stages: ser.sh
+# (egs/TEMPLATE/ser1/ser.sh); options given here are defaults that "$@" overrides.
+set -euo pipefail
+./ser.sh --corpus ravdess \
+  --prepare-data-opts "--label-map conf/labels.yaml --num-folds 6" \
+  --systems "\
+  conf/ser/compare_svm_speakernorm.yaml \
+  conf/ser/compare_svm_trainnorm.yaml \
+  conf/ser/egemaps_svm_speakernorm.yaml \
+  conf/ser/egemaps_svm_trainnorm.yaml \
+  conf/ser/tdnn_scratch.yaml \
+  conf/ser/tdnn_bottleneck.yaml \
+  conf/ser/tdnn_embedding_svm.yaml" \
+  --reference tdnn_scratch \
+  --nj 2 \
+  "$@"
