@@ -323,7 +323,7 @@ class SoundnetTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            s["loss_sum"] += float(loss)
+            s["loss_sum"] += loss.item()
             s["batch"] += 1
             if s["batch"] % self.o.valid_every == 0 or s["batch"] == self.o.num_batches:
                 self._end_interval()
