@@ -42,16 +42,16 @@ utils/copy_data_dir.sh "$data" "$out"
 rm -f "$out/feats.scp" "$out/cmvn.scp" "$out/vad.scp" "$out/utt2num_frames"
 mkdir -p "$logdir" "$featdir"
 featdir=$(cd "$featdir" && pwd)
-echo "$options" > "$out/spectrogram.conf.tmp"
+echo "$options" > "$logdir/spectrogram.conf"  # read by the jobs; recorded when all succeed
 num_spk=$(wc -l < "$out/spk2utt")
 [ "$nj" -gt "$num_spk" ] && nj=$num_spk
 utils/split_data.sh "$out" "$nj"
 echo "$0: spectrograms of $data ($nj jobs), logs in $logdir" >&2
 $cmd JOB=1:$nj "$logdir/make_spectrograms_$name.JOB.log" \
-  python -m sertl.bin.compute_spectrograms --config "$out/spectrogram.conf.tmp" \
+  python -m sertl.bin.compute_spectrograms --config "$logdir/spectrogram.conf" \
     "$out/split$nj/JOB" "$featdir/spectrogram_$name.JOB.ark" "$featdir/spectrogram_$name.JOB.scp"
 for n in $(seq "$nj"); do cat "$featdir/spectrogram_$name.$n.scp"; done | sort > "$out/feats.scp.tmp"
 mv "$out/feats.scp.tmp" "$out/feats.scp"
-mv "$out/spectrogram.conf.tmp" "$out/spectrogram.conf"
+cp "$logdir/spectrogram.conf" "$out/spectrogram.conf"
 utils/validate_data_dir.sh --no-text "$out"
 echo "$0: wrote spectrograms of $(wc -l < "$out/feats.scp") utterances to $out" >&2
