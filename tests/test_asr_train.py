@@ -19,6 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from sertl.align.topology import Topology
 from sertl.asr.decode import PhoneDecoder, edit_errors
+from sertl.asr.realign import AcousticAligner
 from sertl.asr.train import AsrTrainer, Paths
 from sertl.bin import eval_asr, train_asr
 from sertl.config import from_dict
@@ -346,3 +347,31 @@ def test_resumed_metrics_hold_each_step_once(tmp_path):
     assert [(r["step"], r["train/loss"]) for r in read_metrics(tmp_path / "metrics.jsonl")
             ] == expected
     assert tensorboard_scalars(tmp_path, "train/loss") == expected
+
+
+def test_realignment_scores_every_frame_of_a_subsampled_network(tmp_path):
+    """sertl.asr.realign runs a TDNN-F with output subsampling 3 at the 3 input offsets:
+    frame t's score is the network's output for a chunk centred on t, minus the prior."""
+    paths = make_aligned_set(tmp_path, states=2)
+    t = trainer(tiny_config(num_epochs=1), paths)
+    t.run()
+    aligner = AcousticAligner(paths.exp / "final.pt", FakeLang(PHONES), paths.data,
+                              paths.ivectors, torch.device("cpu"))
+    assert aligner.topo.num_states == 2 and aligner.net.subsampling == 3
+    utt = aligner.store.utts[1]
+    scores = aligner.emission_scores(utt)
+    length = int(aligner.store.lengths[1])
+    assert scores.shape == (length, 2 * len(PHONES)) and torch.isfinite(scores).all()
+    net = aligner.net
+    for frame in (0, 1, 2, 7, length - 1):
+        x = aligner.store.inputs(np.array([[1, frame]]), 1, net.left_context, net.right_context)
+        with torch.no_grad():
+            expected = torch.log_softmax(net(x)[0, 0].float(), dim=-1) - aligner.log_priors
+        assert torch.allclose(scores[frame], expected, atol=1e-4), frame
+
+
+class FakeLang:
+    """The part of sertl.align.lang.Lang that the realignment reads: phone ids."""
+
+    def __init__(self, phones: list[str]):
+        self.phones = {p: i for i, p in enumerate(["<eps>", *phones])}
