@@ -10,17 +10,18 @@
 #   --seed <n>          seed of the generated corpus (default 1)
 #   --corpus-dir <dir>  where the generated corpus is written (default corpus)
 # Stages:
-#   0  synthesize the corpus; data/asr (ASR part) and data/ser (SER part)
-#   1  features with CMVN stats: 13-dim MFCC (data/*_mfcc), 40-dim MFCC hires
-#      (data/*_hires), 40 log-mel fbank (data/*_fbank); energy VAD (vad.scp in each)
+#   0  synthesize the corpus; data/asr (ASR part, 6 speakers) and data/ser (SER part, 8)
+#   1  features of the ASR part with CMVN stats: 13-dim MFCC (data/asr_mfcc), 40-dim MFCC
+#      hires (data/asr_hires), 40 log-mel fbank (data/asr_fbank); energy VAD in each
 #   2  i-vectors: UBM (64 Gaussians) and extractor (dim 100) on the ASR part; online
-#      i-vectors of both parts (exp/ivector/online_{asr,ser})
+#      i-vectors of the ASR part (exp/ivector/online_asr)
 #   3  lang dir from the corpus lexicon; forced alignment of the ASR part (exp/mono_ali)
 #   4  ASR pretraining of a small TDNN-F (conf/asr/tdnn_small.yaml) -> exp/tdnn_small
-#   5  SER fine-tuning of its tdnn12 bottleneck on all SER speakers
-#      (conf/ser/tdnn_bottleneck.yaml) -> exp/ser_tdnn_small
-#   6  SER evaluation, leave-one-speaker-out: transfer (tdnn_bottleneck.yaml) against
-#      the same network from scratch (tdnn_scratch.yaml) -> exp/ser_cv/ablations.md
+#   5  the SER pipeline (egs/TEMPLATE/ser1/ser.sh, its stages 0-7 with markers in
+#      exp/ser/stages) on data/ser, leave-one-speaker-out: the eGeMAPS + SVM baseline,
+#      the TDNN from scratch, transfer from exp/tdnn_small by fine-tuning its tdnn12
+#      bottleneck and by embedding (pooled tdnn12 activations + SVM); one table,
+#      exp/ser/results.md; final models on all SER speakers in exp/ser/<system>/final
 # Completed stages are skipped on a rerun (markers in exp/stages), so after a crash
 # ./run.sh continues where it stopped. Logs are under exp/.
 set -euo pipefail
@@ -45,10 +46,8 @@ if stage_begin 0 "synthesize the corpus, prepare data/asr and data/ser"; then
   stage_end 0
 fi
 
-if stage_begin 1 "features: MFCC, MFCC hires, fbank, CMVN and VAD"; then
-  for part in asr ser; do
-    steps/make_feature_sets.sh --nj "$nj" --cmd "$train_cmd" data/$part exp .
-  done
+if stage_begin 1 "features of the ASR part: MFCC, MFCC hires, fbank, CMVN and VAD"; then
+  steps/make_feature_sets.sh --nj "$nj" --cmd "$train_cmd" data/asr exp .
   stage_end 1
 fi
 
@@ -59,10 +58,8 @@ if stage_begin 2 "i-vectors: UBM and extractor on the ASR part, online i-vectors
   # few of the 64 Gaussians un-updated on these 13 minutes of speech.
   steps/train_ivector_extractor.sh --nj "$nj" --cmd "$train_cmd" --ivector-dim 100 \
     --num-iters 3 --gaussian-min-count 10 data/asr_hires exp/ivector/ubm exp/ivector/extractor
-  for part in asr ser; do
-    steps/extract_ivectors_online.sh --nj "$nj" --cmd "$train_cmd" \
-      data/${part}_hires exp/ivector/extractor exp/ivector/online_$part
-  done
+  steps/extract_ivectors_online.sh --nj "$nj" --cmd "$train_cmd" \
+    data/asr_hires exp/ivector/extractor exp/ivector/online_asr
   stage_end 2
 fi
 
@@ -82,19 +79,17 @@ if stage_begin 4 "ASR pretraining: small TDNN-F on the alignments, with i-vector
   stage_end 4
 fi
 
-if stage_begin 5 "SER fine-tuning: the small TDNN-F's tdnn12 bottleneck on all SER speakers"; then
-  steps/train_ser.sh --cmd "$train_cmd" --config conf/ser/tdnn_bottleneck.yaml \
-    --ivector-dir exp/ivector/online_ser data/ser_hires exp/tdnn_small exp/ser_tdnn_small
+if stage_begin 5 "SER pipeline on data/ser: baseline, scratch and transfer side by side"; then
+  egs/TEMPLATE/ser1/ser.sh --corpus ser --corpus-dir "$corpus_dir" \
+    --prepare-data local/prepare_ser_data.sh --stage-dir exp/ser/stages --force "$force" \
+    --systems "conf/ser/egemaps_svm_speakernorm.yaml conf/ser/tdnn_scratch.yaml
+               conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_embedding_svm.yaml" \
+    --reference tdnn_scratch --pretrained-exp exp/tdnn_small \
+    --ivector-extractor exp/ivector/extractor --nj "$nj"
   stage_end 5
-fi
-
-if stage_begin 6 "SER evaluation: leave-one-speaker-out, transfer vs scratch"; then
-  steps/run_ser_ablations.sh --cmd "$train_cmd" --nj "$nj" --ivector-dir exp/ivector/online_ser \
-    data/ser_hires exp/tdnn_small exp/ser_cv conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_scratch.yaml
-  stage_end 6
 fi
 
 echo "$0: done in $(( $(date +%s) - start_time )) s. Corpus: $corpus_dir;" \
      "data dirs: data/{asr,ser}{,_mfcc,_hires,_fbank}; features: mfcc/, hires/, fbank/, vad/;" \
      "i-vectors: exp/ivector; alignments: exp/mono_ali; ASR model: exp/tdnn_small;" \
-     "SER model: exp/ser_tdnn_small; SER results: exp/ser_cv/ablations.md; logs: exp/" >&2
+     "SER results: exp/ser/results.md; SER models: exp/ser/<system>/final; logs: exp/" >&2

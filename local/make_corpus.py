@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the default recipe's emotional speech corpus offline with eSpeak NG.
 
-Usage: local/make_corpus.py [--seed 1] [--num-asr-speakers 6] [--num-ser-speakers 4]
+Usage: local/make_corpus.py [--seed 1] [--num-asr-speakers 6] [--num-ser-speakers 8]
                             [--asr-utts-per-speaker 40] [--ser-sentences-per-emotion 8]
                             <corpus-dir> <data-dir>
 
@@ -468,7 +468,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Generate the default emotional speech corpus with eSpeak NG.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--num-asr-speakers", type=int, default=6)
-    parser.add_argument("--num-ser-speakers", type=int, default=4)
+    parser.add_argument("--num-ser-speakers", type=int, default=8)
     parser.add_argument("--asr-utts-per-speaker", type=int, default=40)
     parser.add_argument("--ser-sentences-per-emotion", type=int, default=8)
     parser.add_argument("corpus_dir")

@@ -12,13 +12,13 @@
 # Options:
 #   --seed <n>                       random seed of the whole corpus (default 1)
 #   --num-asr-speakers <n>           speakers of the ASR part (default 6)
-#   --num-ser-speakers <n>           speakers of the SER part (default 4)
+#   --num-ser-speakers <n>           speakers of the SER part (default 8)
 #   --asr-utts-per-speaker <n>       utterances per ASR speaker, mostly neutral (default 40)
 #   --ser-sentences-per-emotion <n>  sentences each SER speaker says per emotion (default 8)
 set -euo pipefail
 seed=1
 num_asr_speakers=6
-num_ser_speakers=4
+num_ser_speakers=8
 asr_utts_per_speaker=40
 ser_sentences_per_emotion=8
 . utils/parse_options.sh

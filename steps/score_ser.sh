@@ -12,11 +12,14 @@
 # roc_<rule>.png. Log: <out-dir>/log/score.log.
 # Options:
 #   --ivector-dir <dir>          online i-vectors of <data-dir>, for a model that takes them
+#   --frame-scores <bool>        a network also writes its frame log posteriors,
+#                                <out-dir>/frame_log_posteriors.{ark,scp} (default false)
 #   --num-threads <n>            CPU threads (default 1)
 #   --use-gpu <auto|true|false>  (default auto)
 #   --cmd <cmd>                  job runner (default run.py)
 set -euo pipefail
 ivector_dir=
+frame_scores=false
 num_threads=1
 use_gpu=auto
 cmd=run.py
@@ -28,7 +31,8 @@ out=$3
 [ -f "$dir/config.yaml" ] || { echo "$0: no such file: $dir/config.yaml" >&2; exit 1; }
 input=feats.scp
 case $(python -m sertl.bin.ser_system kind "$dir/config.yaml") in
-  network) model=$dir/final.pt; tool=sertl.bin.score_ser ;;
+  network) model=$dir/final.pt; tool=sertl.bin.score_ser
+    [ "$frame_scores" = false ] || tool="$tool --frame-scores" ;;
   svm) model=$dir; tool=sertl.bin.score_svm ;;
   resnet34) model=$dir/final.pt; tool=sertl.bin.score_resnet34 ;;
   soundnet) model=$dir/final.pt; tool=sertl.bin.score_soundnet; input=wav.scp ;;

@@ -317,37 +317,6 @@ def test_score_utterances_drops_silence_and_uses_refs():
     np.testing.assert_allclose(tables["sum_posteriors"].scores[0], [2 / 3, 1 / 3], rtol=1e-6)
 
 
-def test_ablations_script_collects_finished_experiments(tmp_path, repo_env):
-    """run_ser_ablations.sh over two confs whose eval dirs are complete: eval_ser.sh
-    skips every fold and rewrites the results, then one table is written."""
-    folds = {"1": [("ang", "ang"), ("neu", "ang")], "2": [("ang", "ang"), ("neu", "neu")]}
-    data, root = tmp_path / "data", tmp_path / "abl"
-    utt2emo = {f"{fold}-u{i}": ref for fold, pairs in folds.items()
-               for i, (ref, _) in enumerate(pairs)}
-    write_data_dir(data, {"utt2spk": {utt: utt.split("-")[0] for utt in utt2emo},
-                          "utt2emo": utt2emo,
-                          "feats.scp": {utt: "unused.ark:1" for utt in utt2emo}})
-    confs = []
-    for name, rule in (("sum", "sum_posteriors"), ("vote", "majority")):
-        conf = tmp_path / f"{name}.yaml"
-        conf.write_text(f"transfer: {{layer: tdnn12}}\naggregation: {rule}\n")
-        fake_eval_dir(root / name, ["ang", "neu"], folds)
-        (root / name / "config.yaml").write_text(conf.read_text())
-        for fold in folds:
-            (root / name / f"fold_{fold}" / "test" / "metrics.json").write_text("{}\n")
-        confs.append(str(conf))
-    r = subprocess.run(["steps/run_ser_ablations.sh", "--folds", "speaker", str(data), "none",
-                        str(root), *confs], cwd=REPO, env=repo_env, capture_output=True,
-                       text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.count("scored already") == 4
-    rows = [line for line in (root / "ablations.md").read_text().splitlines()
-            if line.startswith("| ")]
-    assert [row.split(" | ")[:3] for row in rows[1:]] == [["| sum", "sum_posteriors", "2"],
-                                                          ["| vote", "majority", "2"]]
-    assert "steps/run_ser_ablations.sh --folds speaker" in (root / "ablations.md").read_text()
-
-
 def test_every_training_part_needs_every_class():
     utt2emo = {"s1-u1": "ang", "s1-u2": "ang", "s2-u1": "neu", "s2-u2": "ang", "s3-u1": "neu"}
     ser_folds.check_fold_classes(folds_by_speaker(UTT2SPK), utt2emo)

@@ -185,3 +185,39 @@ def test_recipe_end_to_end(corpus: str, tmp_path: Path, repo_env: dict[str, str]
                        env=repo_env)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "=== stage" not in rerun.stderr  # every stage complete: nothing redone
+    if corpus == "emodb":
+        check_predict(recipe, corpus_dir / "wav", repo_env)
+
+
+def predict(recipe: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["steps/predict_ser.sh", *args], cwd=recipe, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def check_predict(recipe: Path, wav_dir: Path, env: dict[str, str]) -> None:
+    """steps/predict_ser.sh labels a folder of wav files with the final models of the
+    recipe: the SVM (per-speaker normalisation: all files one speaker) and the network
+    (with frame scores); a per-file SVM run is refused, naming why."""
+    wavs = sorted(p.stem for p in wav_dir.glob("*.wav"))
+    r = predict(recipe, "--speakers", "one", "exp/ser/tiny_svm/final", str(wav_dir),
+                "exp/predict/svm", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = (recipe / "exp/predict/svm/labels.tsv").read_text().splitlines()
+    classes = ["ang", "bor", "dis", "fea", "hap", "neu", "sad"]
+    assert lines[0].split("\t") == ["utt", "label", *classes]
+    assert [line.split("\t")[0] for line in lines[1:]] == wavs
+    labels = json.loads((recipe / "exp/predict/svm/labels.json").read_text())
+    assert labels["rule"] == "utterance" and set(labels["utterances"]) == set(wavs)
+    assert all(u["label"] in classes for u in labels["utterances"].values())
+
+    r = predict(recipe, "exp/ser/tiny_svm/final", str(wav_dir), "exp/predict/svm_per_file",
+                env=env)
+    assert r.returncode != 0 and "per-speaker normalisation needs several" in r.stderr
+
+    r = predict(recipe, "exp/ser/tiny_net/final", str(wav_dir), "exp/predict/net", env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    labels = json.loads((recipe / "exp/predict/net/labels.json").read_text())
+    posteriors = [sum(u["scores"].values()) for u in labels["utterances"].values()]
+    assert labels["rule"] == "sum_posteriors" and np.allclose(posteriors, 1, atol=1e-4)
+    frames = (recipe / "exp/predict/net/scores/frame_log_posteriors.scp").read_text()
+    assert len(frames.splitlines()) == len(wavs)

@@ -1,13 +1,15 @@
 """Utterance emotion scores of a SER model on a data dir, by every aggregation rule.
 
 Usage: python -m sertl.bin.score_ser [--ivector-dir DIR] [--device cuda|cpu]
-           <data-dir> <model> <out-dir>
+           [--frame-scores] <data-dir> <model> <out-dir>
 
 <model> is a final.pt of sertl.bin.train_ser. One pass of the model over <data-dir>'s
 utterances gives frame log posteriors, which every rule of sertl.ser.aggregate turns
 into utterance scores: <out-dir>/scores_<rule>.txt (format: sertl.ser.metrics). When
 <data-dir> has utt2emo, <out-dir>/metrics.json holds each rule's metrics (UA, WA,
-macro-F1, per-class recall, confusion matrix, AUROC for two classes).
+macro-F1, per-class recall, confusion matrix, AUROC for two classes). With
+--frame-scores, <out-dir>/frame_log_posteriors.{ark,scp} hold every utterance's (N, C)
+frame log posteriors (output frames 0, f, 2f, ...; f: the subsampling).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import torch
 
-from sertl.io import TableError, atomic_open, read_table
+from sertl.io import TableError, atomic_open, read_table, write_ark_scp
 from sertl.ser.aggregate import RULES, utterance_scores
 from sertl.ser.infer import frame_log_posteriors
 from sertl.ser.metrics import NO_LABEL, UtteranceScores, compute_metrics, write_scores
@@ -61,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ivector-dir", type=Path, help="online i-vectors of <data-dir>")
     parser.add_argument("--device", choices=["cuda", "cpu"], help="default: cuda if available")
+    parser.add_argument("--frame-scores", action="store_true",
+                        help="also write the frame log posteriors (ark/scp)")
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("model", type=Path)
     parser.add_argument("out_dir", type=Path)
@@ -71,10 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         refs = read_table(utt2emo) if utt2emo.is_file() else {}
         model, saved = load_ser_model(args.model, device)
         with torch.inference_mode():
-            tables = score_utterances(
-                frame_log_posteriors(model, saved, args.data_dir, args.ivector_dir, device),
-                emotion_classes(saved), refs)
+            frames = frame_log_posteriors(model, saved, args.data_dir, args.ivector_dir, device)
+            if args.frame_scores:
+                frames = list(frames)
+            tables = score_utterances(frames, emotion_classes(saved), refs)
         args.out_dir.mkdir(parents=True, exist_ok=True)
+        if args.frame_scores:
+            write_ark_scp(args.out_dir / "frame_log_posteriors.ark",
+                          args.out_dir / "frame_log_posteriors.scp",
+                          ((utt, log_post) for utt, log_post, _ in frames))
         for rule, table in tables.items():
             write_scores(args.out_dir / f"scores_{rule}.txt", table)
         if any(ref != NO_LABEL for ref in tables[RULES[0]].refs):

@@ -1,6 +1,7 @@
 """What the SER steps need to know of a system conf (sertl.ser.system), one word each.
 
 Usage: python -m sertl.bin.ser_system <query> <conf>
+       python -m sertl.bin.ser_system describe <conf>...
   kind              network, svm, resnet34 or soundnet
   data-suffix       the data dir it reads: <corpus data dir>_<suffix> (hires, fbank,
                     compare, egemaps, emb_<layer>, ...); empty: the corpus data dir
@@ -11,8 +12,10 @@ Usage: python -m sertl.bin.ser_system <query> <conf>
                     <option>..." (--name=value words: the lines of the options file of
                     steps/make_spectrograms.sh --spectrogram-config) or "audio" (the
                     corpus data dir's wav.scp as it is)
+  describe          one line per conf: "<conf> <kind> <data-suffix> <rule>
+                    <needs-pretrained> <input...>" (one process for a whole list)
 
-The conf is read and checked whole first: a bad conf fails here, before any work.
+Each conf is read and checked whole first: a bad conf fails here, before any work.
 """
 from __future__ import annotations
 
@@ -51,11 +54,20 @@ def answer(query: str, conf: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("query", choices=["kind", "data-suffix", "rule", "needs-pretrained",
-                                          "input"])
-    parser.add_argument("conf", type=Path)
+                                          "input", "describe"])
+    parser.add_argument("confs", type=Path, nargs="+")
     args = parser.parse_args(argv)
-    return run_tool("ser_system", lambda: print(answer(args.query, args.conf)),
-                    (ValueError, OSError))
+    if args.query != "describe" and len(args.confs) != 1:
+        parser.error(f"{args.query} takes one conf")
+
+    def show() -> None:
+        queries = (["kind", "data-suffix", "rule", "needs-pretrained", "input"]
+                   if args.query == "describe" else [args.query])
+        for conf in args.confs:
+            words = [answer(q, conf) for q in queries]
+            print(" ".join([str(conf), *words]) if args.query == "describe" else words[0])
+
+    return run_tool("ser_system", show, (ValueError, OSError))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ Decisions:
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping, Sequence
@@ -107,6 +108,11 @@ class LinearModel:
             raise ValueError(f"{vectors.shape[1]}-dim vectors, but the model takes "
                              f"{self.weights.shape[1]}")
         if self.normalisation == "speaker":
+            counts = Counter(speakers)
+            alone = [spk for spk, n in counts.items() if n < 2]
+            if alone:
+                raise ValueError(f"speaker '{alone[0]}' has one utterance: per-speaker "
+                                 "normalisation needs several utterances of each speaker")
             vectors = standardise_per_speaker(vectors, speakers)
         decision = ((vectors - self.mean) / self.scale) @ self.weights.T + self.bias
         votes = np.zeros((len(vectors), len(self.classes)))

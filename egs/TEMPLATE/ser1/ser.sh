@@ -17,6 +17,7 @@
 #   --corpus <name>            the data dir's name: data/<name> (required)
 #   --corpus-dir <dir>         the corpus (layout: the recipe's README.md) (required)
 #   --prepare-data-opts <o>    options of local/prepare_data.sh (label map, folds, ...)
+#   --prepare-data <script>    the data prep (default local/prepare_data.sh)
 #   --systems "<confs>"        the SER systems to cross-validate (required)
 #   --pretrained-exp <dir>     source model (final.pt of steps/train_asr.sh or
 #                              steps/train_ser.sh); "none": systems that need one are
@@ -39,8 +40,8 @@
 #                              corpus, for steps/predict_ser.sh (default true)
 #   --nj <n>                   parallel jobs of feature extraction, and folds trained at
 #                              the same time (default 4)
-#   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh; markers in
-#                              exp/stages)
+#   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh)
+#   --stage-dir <dir>          the stages' completion markers (default exp/stages)
 # Stages:
 #   0  data prep: local/prepare_data.sh -> data/<corpus> (--stop-stage 0: data only)
 #   1  features: data/<corpus>_{mfcc,hires,fbank} with CMVN stats and the energy VAD
@@ -57,6 +58,7 @@ set -euo pipefail
 corpus=
 corpus_dir=
 prepare_data_opts=
+prepare_data=local/prepare_data.sh
 systems=
 pretrained_exp=none
 ivector_extractor=
@@ -71,6 +73,7 @@ nj=4
 stage=0
 stop_stage=100
 force=false
+stage_dir=exp/stages
 . ./path.sh
 . ./cmd.sh
 . utils/parse_options.sh
@@ -91,33 +94,36 @@ ivector_dir=
 [ -z "$ivector_extractor" ] || ivector_dir=exp/ivector/online_$corpus
 start_time=$(date +%s)
 
-# Every conf is checked before any work; the systems needing a pretrained model are
-# dropped without one. run_list: "<name> <conf> <pretrained>" per system to run.
+# Every conf is checked before any work (one sertl.bin.ser_system process for all); the
+# systems needing a pretrained model are dropped without one. run_list: "<name> <conf>
+# <pretrained>" per system to run; kind_of, suffix_of, input_of: by conf.
+for conf in $systems $intermediate_systems; do
+  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
+done
+# shellcheck disable=SC2086  # lists of confs
+description=$(python -m sertl.bin.ser_system describe $systems $intermediate_systems)
+declare -A kind_of=() suffix_of=() needs_of=() input_of=()
+while read -r conf kind suffix _ needs input; do
+  kind_of[$conf]=$kind; suffix_of[$conf]=$suffix; needs_of[$conf]=$needs; input_of[$conf]=$input
+done <<< "$description"
 run_list=()
 for conf in $systems; do
-  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
-  if [ "$(python -m sertl.bin.ser_system needs-pretrained "$conf")" = true ] && \
-     [ "$pretrained_exp" = none ]; then
+  if [ "${needs_of[$conf]}" = true ] && [ "$pretrained_exp" = none ]; then
     echo "$0: note: $conf needs --pretrained-exp; not run" >&2
     continue
   fi
   run_list+=("$(basename "$conf" .yaml) $conf $pretrained_exp")
 done
 for conf in $intermediate_systems; do
-  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
-  [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ] || \
+  [ "${kind_of[$conf]}" = network ] || \
     { echo "$0: $conf: only networks start from the intermediate model" >&2; exit 1; }
   run_list+=("$(basename "$conf" .yaml)_via_$(basename "$intermediate_data") $conf exp/intermediate")
 done
 [ ${#run_list[@]} -gt 0 ] || { echo "$0: no system to run" >&2; exit 1; }
 
-system_data() {  # system_data <conf>: the data dir the system reads
-  echo "${data}_$(python -m sertl.bin.ser_system data-suffix "$1")"
-}
-
 if stage_begin 0 "data prep: $data from $corpus_dir"; then
   # shellcheck disable=SC2086  # options are words
-  local/prepare_data.sh $prepare_data_opts "$corpus_dir" "$data"
+  $prepare_data $prepare_data_opts "$corpus_dir" "$data"
   stage_end 0
 fi
 
@@ -135,8 +141,8 @@ fi
 if stage_begin 3 "utterance vectors of the SVM systems (functionals, embeddings)"; then
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
-    read -r input arg1 arg2 <<< "$(python -m sertl.bin.ser_system input "$conf")"
-    out=$(system_data "$conf")
+    read -r input arg1 arg2 <<< "${input_of[$conf]}"
+    out=${data}_${suffix_of[$conf]}
     case $input in
       features) ;;
       functionals)
@@ -162,12 +168,12 @@ if stage_begin 5 "cross-validation of ${#run_list[@]} systems (folds: ${fold_lis
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
     iv_opts=()
-    if [ -n "$ivector_dir" ] && [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ]; then
+    if [ -n "$ivector_dir" ] && [ "${kind_of[$conf]}" = network ]; then
       iv_opts=(--ivector-dir "$ivector_dir")
     fi
     steps/eval_ser.sh --cmd "$train_cmd" --nj "$nj" --config "$conf" --folds "$folds" \
       ${fold_list:+--fold-list "$fold_list"} "${iv_opts[@]}" \
-      "$(system_data "$conf")" "$pretrained" "exp/ser/$name"
+      "${data}_${suffix_of[$conf]}" "$pretrained" "exp/ser/$name"
   done
   stage_end 5
 fi
@@ -191,11 +197,11 @@ if [ "$train_final" = true ] && stage_begin 7 "every system on all of $data, for
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
     iv_opts=()
-    if [ -n "$ivector_dir" ] && [ "$(python -m sertl.bin.ser_system kind "$conf")" = network ]; then
+    if [ -n "$ivector_dir" ] && [ "${kind_of[$conf]}" = network ]; then
       iv_opts=(--ivector-dir "$ivector_dir" --ivector-extractor "$ivector_extractor")
     fi
     steps/train_ser.sh --cmd "$train_cmd" --config "$conf" "${iv_opts[@]}" \
-      "$(system_data "$conf")" "$pretrained" "exp/ser/$name/final"
+      "${data}_${suffix_of[$conf]}" "$pretrained" "exp/ser/$name/final"
   done
   stage_end 7
 fi
