@@ -44,8 +44,9 @@ else
   python -m sertl.bin.predict_ser make-data --speakers "$speakers" "$src" "$data"
 fi
 
-read -r input arg1 arg2 <<< "$(python -m sertl.bin.ser_system input "$exp/config.yaml")"
-system_data=${data}_$(python -m sertl.bin.ser_system data-suffix "$exp/config.yaml")
+read -r _ _ suffix _ _ input arg1 arg2 <<< "$(python -m sertl.bin.ser_system describe "$exp/config.yaml")"
+system_data=${data}_$suffix
+[ "$suffix" != - ] || system_data=$data
 feature_opts=()
 for f in mfcc hires fbank vad; do
   conf=$exp/conf/$([ $f = hires ] && echo mfcc_hires || echo $f).conf
@@ -56,6 +57,7 @@ make_feature_sets() {
 }
 ivector_opts=()
 case $input in
+  audio) ;;
   features)
     make_feature_sets
     if [ -f "$exp/ivector_extractor" ]; then
@@ -72,6 +74,11 @@ case $input in
     steps/make_embeddings.sh --cmd "$cmd" --use-gpu "$use_gpu" --layer "$arg1" --pooling "$arg2" \
       "${data}_$(python -m sertl.bin.make_embeddings --print-feature-set "$source_model")" \
       "$source_model" "$system_data" ;;
+  spectrogram)  # the conf's librosa options, one per line
+    # shellcheck disable=SC2086  # the options are words
+    printf '%s\n' $arg1 $arg2 > "$out/spectrogram.conf"
+    steps/make_spectrograms.sh --nj "$nj" --cmd "$cmd" --spectrogram-config "$out/spectrogram.conf" \
+      "$data" "$system_data" "$out/log" "$out/feats" ;;
   *) echo "$0: $exp/config.yaml: input kind '$input' is not supported here" >&2; exit 1 ;;
 esac
 

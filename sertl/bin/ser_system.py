@@ -13,7 +13,8 @@ Usage: python -m sertl.bin.ser_system <query> <conf>
                     steps/make_spectrograms.sh --spectrogram-config) or "audio" (the
                     corpus data dir's wav.scp as it is)
   describe          one line per conf: "<conf> <kind> <data-suffix> <rule>
-                    <needs-pretrained> <input...>" (one process for a whole list)
+                    <needs-pretrained> <input...>" (one process for a whole list; "-"
+                    for an empty data suffix: the corpus data dir itself)
 
 Each conf is read and checked whole first: a bad conf fails here, before any work.
 """
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         queries = (["kind", "data-suffix", "rule", "needs-pretrained", "input"]
                    if args.query == "describe" else [args.query])
         for conf in args.confs:
-            words = [answer(q, conf) for q in queries]
+            words = [answer(q, conf) or "-" for q in queries]
             print(" ".join([str(conf), *words]) if args.query == "describe" else words[0])
 
     return run_tool("ser_system", show, (ValueError, OSError))

@@ -96,15 +96,18 @@ start_time=$(date +%s)
 
 # Every conf is checked before any work (one sertl.bin.ser_system process for all); the
 # systems needing a pretrained model are dropped without one. run_list: "<name> <conf>
-# <pretrained>" per system to run; kind_of, suffix_of, input_of: by conf.
+# <pretrained>" per system to run; kind_of, data_of (the data dir it reads), input_of:
+# by conf.
 for conf in $systems $intermediate_systems; do
   [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
 done
 # shellcheck disable=SC2086  # lists of confs
 description=$(python -m sertl.bin.ser_system describe $systems $intermediate_systems)
-declare -A kind_of=() suffix_of=() needs_of=() input_of=()
+declare -A kind_of=() data_of=() needs_of=() input_of=()
 while read -r conf kind suffix _ needs input; do
-  kind_of[$conf]=$kind; suffix_of[$conf]=$suffix; needs_of[$conf]=$needs; input_of[$conf]=$input
+  kind_of[$conf]=$kind; needs_of[$conf]=$needs; input_of[$conf]=$input
+  data_of[$conf]=data/${corpus}_$suffix
+  [ "$suffix" != - ] || data_of[$conf]=data/$corpus
 done <<< "$description"
 run_list=()
 for conf in $systems; do
@@ -138,13 +141,13 @@ if [ -n "$ivector_dir" ] && stage_begin 2 "online i-vectors with $ivector_extrac
   stage_end 2
 fi
 
-if stage_begin 3 "utterance vectors of the SVM systems (functionals, embeddings)"; then
+if stage_begin 3 "inputs made per system: functionals, embeddings, spectrograms"; then
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
     read -r input arg1 arg2 <<< "${input_of[$conf]}"
-    out=${data}_${suffix_of[$conf]}
+    out=${data_of[$conf]}
     case $input in
-      features) ;;
+      features|audio) ;;
       functionals)
         steps/make_functionals.sh --nj "$nj" --cmd "$train_cmd" --feature-set "$arg1" \
           "$data" "$out" "exp/make_functionals/$(basename "$out")" "feats/functionals" ;;
@@ -152,6 +155,13 @@ if stage_begin 3 "utterance vectors of the SVM systems (functionals, embeddings)
         source_set=$(python -m sertl.bin.make_embeddings --print-feature-set "$pretrained/final.pt")
         steps/make_embeddings.sh --cmd "$train_cmd" --layer "$arg1" --pooling "$arg2" \
           ${ivector_dir:+--ivector-dir "$ivector_dir"} "${data}_$source_set" "$pretrained" "$out" ;;
+      spectrogram)  # the conf's librosa options, one per line
+        spec_conf=exp/make_spectrograms/$(basename "$out").conf
+        mkdir -p "$(dirname "$spec_conf")"
+        # shellcheck disable=SC2086  # the options are words
+        printf '%s\n' $arg1 $arg2 > "$spec_conf"
+        steps/make_spectrograms.sh --nj "$nj" --cmd "$train_cmd" --spectrogram-config "$spec_conf" \
+          "$data" "$out" "exp/make_spectrograms/$(basename "$out")" "feats/spectrograms" ;;
       *) echo "$0: $conf: unknown input kind '$input'" >&2; exit 1 ;;
     esac
   done
@@ -173,7 +183,7 @@ if stage_begin 5 "cross-validation of ${#run_list[@]} systems (folds: ${fold_lis
     fi
     steps/eval_ser.sh --cmd "$train_cmd" --nj "$nj" --config "$conf" --folds "$folds" \
       ${fold_list:+--fold-list "$fold_list"} "${iv_opts[@]}" \
-      "${data}_${suffix_of[$conf]}" "$pretrained" "exp/ser/$name"
+      "${data_of[$conf]}" "$pretrained" "exp/ser/$name"
   done
   stage_end 5
 fi
@@ -201,7 +211,7 @@ if [ "$train_final" = true ] && stage_begin 7 "every system on all of $data, for
       iv_opts=(--ivector-dir "$ivector_dir" --ivector-extractor "$ivector_extractor")
     fi
     steps/train_ser.sh --cmd "$train_cmd" --config "$conf" "${iv_opts[@]}" \
-      "${data}_${suffix_of[$conf]}" "$pretrained" "exp/ser/$name/final"
+      "${data_of[$conf]}" "$pretrained" "exp/ser/$name/final"
   done
   stage_end 7
 fi
