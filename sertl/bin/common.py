@@ -1,18 +1,16 @@
-"""Shared command-line pieces of the sertl.bin tools: options, devices, error handling."""
+"""Shared command-line pieces of the sertl.bin tools: options, devices, error handling.
+
+torch is imported only where a device or a process group is needed, so that the tools
+that do without it (SVM systems, tables, data dirs) start fast: the steps start them once
+per job."""
 from __future__ import annotations
 
 import argparse
 import sys
 from typing import Callable
 
-import torch
-import torch.distributed as dist
-
 from sertl.audio import AudioError
 from sertl.io import TableError
-from sertl.ivector.store import ModelError
-
-EXPECTED_ERRORS = (ModelError, TableError, AudioError, KeyError, OSError)
 
 
 def parse_bool(text: str) -> bool:
@@ -27,17 +25,22 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
                         help="torch device, e.g. cpu or cuda:0 (default: cuda when available)")
 
 
-def choose_device(name: str | None) -> torch.device:
+def choose_device(name: str | None) -> "torch.device":
     """The requested device, or cuda when available and the CPU otherwise."""
+    import torch
+
     if name:
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def run_tool(name: str, body: Callable[[], object],
-             errors: tuple[type[Exception], ...] = EXPECTED_ERRORS) -> int:
-    """Run a tool's body; an expected failure (one of ``errors``) prints
-    ``<name>: error: <msg>`` and gives 1."""
+             errors: tuple[type[Exception], ...] | None = None) -> int:
+    """Run a tool's body; an expected failure (one of ``errors``; by default model, table,
+    audio, key and OS errors) prints ``<name>: error: <msg>`` and gives 1."""
+    if errors is None:
+        from sertl.ivector.store import ModelError
+        errors = (ModelError, TableError, AudioError, KeyError, OSError)
     try:
         body()
     except errors as e:
@@ -57,6 +60,8 @@ def run_training(prog: str, train: Callable[[], object]) -> int:
     i.e. ValueError such as ConfigError, TableError and TrainingError, KeyError and
     OSError, become one line on stderr and exit status 1); the process group of a
     data-parallel run is torn down either way."""
+    import torch.distributed as dist
+
     try:
         return run_tool(prog, train, (ValueError, KeyError, OSError))
     finally:

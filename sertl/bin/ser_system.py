@@ -16,7 +16,9 @@ Usage: python -m sertl.bin.ser_system <query> <conf>
                     <needs-pretrained> <input...>" (one process for a whole list; "-"
                     for an empty data suffix: the corpus data dir itself)
 
-Each conf is read and checked whole first: a bad conf fails here, before any work.
+Each conf is read and checked whole first (a bad conf fails here, before any work),
+except for ``kind``, which the steps ask once per job: it reads only the ``system`` key,
+without importing the systems (and torch).
 """
 from __future__ import annotations
 
@@ -25,16 +27,18 @@ import sys
 from pathlib import Path
 
 from sertl.bin.common import run_tool
-from sertl.ser.resnet import ResnetConfig
-from sertl.ser.soundnet import SoundnetConfig
-from sertl.ser.system import (SvmConfig, data_suffix, load_system_config, needs_pretrained,
-                              reported_rule, system_kind)
+from sertl.ser.kinds import system_kind
 
 
 def answer(query: str, conf: Path) -> str:
-    config = load_system_config(conf)
     if query == "kind":
         return system_kind(conf)
+    from sertl.ser.resnet import ResnetConfig
+    from sertl.ser.soundnet import SoundnetConfig
+    from sertl.ser.system import (SvmConfig, data_suffix, load_system_config,
+                                  needs_pretrained, reported_rule)
+
+    config = load_system_config(conf)
     if query == "data-suffix":
         return data_suffix(config)
     if query == "rule":

@@ -18,17 +18,18 @@ import sys
 from pathlib import Path
 
 from sertl.bin.common import log, run_tool
+from sertl.config import load_config
 from sertl.io import atomic_open, read_table
-from sertl.ser.svm import read_vectors, speakers_of, train_linear_model
-from sertl.ser.system import SvmConfig, load_system_config
+from sertl.ser.kinds import system_kind
+from sertl.ser.svm import SvmConfig, read_vectors, speakers_of, train_linear_model
 
 PROG = "train_svm"
 
 
 def train(config_path: Path, data_dir: Path, exp_dir: Path) -> dict:
-    config = load_system_config(config_path)
-    if not isinstance(config, SvmConfig):
+    if system_kind(config_path) != "svm":
         raise ValueError(f"{config_path}: not an svm system conf")
+    config = load_config(config_path, SvmConfig)
     utt2emo = read_table(data_dir / "utt2emo")
     utts, vectors = read_vectors(data_dir, list(utt2emo))
     speakers = speakers_of(utts, read_table(data_dir / "utt2spk"), data_dir / "utt2spk")

@@ -38,6 +38,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.svm import SVC
 
 from sertl.io import TableError, load_matrix, read_scp
+from sertl.ser.functionals import FEATURE_SETS
 
 MIN_STD = 1e-8  # a dimension constant within a speaker (or the training part) keeps scale 1
 
@@ -53,6 +54,30 @@ class SvmOptions:
             raise ValueError("c_grid must list positive values")
         if self.inner_folds < 2:
             raise ValueError("inner_folds must be at least 2")
+
+
+@dataclass
+class VectorInput:
+    """Where an utterance-vector system's vectors come from."""
+    kind: Literal["functionals", "embedding"]
+    feature_set: str | None = None   # functionals: ComParE_2016 or eGeMAPSv02
+    layer: str | None = None         # embedding: the pretrained network's cut layer
+    pooling: Literal["mean_std", "mean"] = "mean_std"  # embedding: over voiced frames
+
+    def __post_init__(self) -> None:
+        if self.kind == "functionals" and self.feature_set not in FEATURE_SETS:
+            raise ValueError(f"functionals need feature_set: one of {', '.join(FEATURE_SETS)}")
+        if self.kind == "embedding" and not self.layer:
+            raise ValueError("an embedding needs the layer it is taken at")
+
+
+@dataclass
+class SvmConfig:
+    """A linear SVM on utterance vectors (sertl.ser.svm)."""
+    system: Literal["svm"]
+    input: VectorInput
+    normalisation: Literal["speaker", "train"]
+    svm: SvmOptions = field(default_factory=SvmOptions)
 
 
 def read_vectors(data_dir: Path, utts: Sequence[str] | None = None

@@ -22,54 +22,20 @@ pipeline makes (see :func:`data_suffix`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Union
 
-from sertl.config import ConfigError, load_config, read_yaml
+from sertl.config import load_config
 from sertl.ser.config import SerConfig, load_ser_config
-from sertl.ser.functionals import FEATURE_SETS
+from sertl.ser.kinds import system_kind
 from sertl.ser.resnet import ResnetConfig
 from sertl.ser.soundnet import SoundnetConfig
-from sertl.ser.svm import SvmOptions
+from sertl.ser.svm import SvmConfig
 
-KINDS = ("network", "svm", "resnet34", "soundnet")
 FUNCTIONALS_SUFFIX = {"ComParE_2016": "compare", "eGeMAPSv02": "egemaps"}
 
 
-@dataclass
-class VectorInput:
-    """Where an utterance-vector system's vectors come from."""
-    kind: Literal["functionals", "embedding"]
-    feature_set: str | None = None   # functionals: ComParE_2016 or eGeMAPSv02
-    layer: str | None = None         # embedding: the pretrained network's cut layer
-    pooling: Literal["mean_std", "mean"] = "mean_std"  # embedding: over voiced frames
-
-    def __post_init__(self) -> None:
-        if self.kind == "functionals" and self.feature_set not in FEATURE_SETS:
-            raise ValueError(f"functionals need feature_set: one of {', '.join(FEATURE_SETS)}")
-        if self.kind == "embedding" and not self.layer:
-            raise ValueError("an embedding needs the layer it is taken at")
-
-
-@dataclass
-class SvmConfig:
-    """A linear SVM on utterance vectors (sertl.ser.svm)."""
-    system: Literal["svm"]
-    input: VectorInput
-    normalisation: Literal["speaker", "train"]
-    svm: SvmOptions = field(default_factory=SvmOptions)
-
-
 SystemConfig = Union[SerConfig, SvmConfig, ResnetConfig, SoundnetConfig]
-
-
-def system_kind(path: str | Path) -> str:
-    """The ``system`` key of a conf (``network`` when absent)."""
-    kind = read_yaml(path).get("system", "network")
-    if kind not in KINDS:
-        raise ConfigError(f"{path}: system: unknown kind '{kind}' (known: {', '.join(KINDS)})")
-    return kind
 
 
 def load_system_config(path: str | Path) -> SystemConfig:
