@@ -29,8 +29,10 @@ Tables = dict[str, Table]
 
 UTT_TABLES = ("text", "segments", "feats.scp", "vad.scp")
 SPK_TABLES = ("cmvn.scp",)
-# Whole-dir facts copied unchanged (utils/data/get_frame_shift.sh writes frame_shift).
-VERBATIM_FILES = ("frame_shift",)
+# Whole-dir facts copied unchanged into a subset or copy: the frame shift
+# (utils/data/get_frame_shift.sh), and the notes of how feats.scp was made (functionals,
+# embeddings, spectrogram options), which hold for any subset of it.
+VERBATIM_FILES = ("frame_shift", "functionals", "embedding", "spectrogram.conf")
 _PREFIXED_TABLE = re.compile(r"(utt|spk|reco)2\w+")
 _PREFIX_KIND = {"utt": "utt", "spk": "spk", "reco": "rec"}
 _KIND_WORD = {"utt": "utterance", "spk": "speaker", "rec": "recording"}
