@@ -43,7 +43,10 @@ esac
   { echo "$0: no $ivector_dir/ivector_online.scp" >&2; exit 1; }
 . utils/torch_opts.sh
 mkdir -p "$out/log"
-$cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/log/score.log" \
-  python -m $tool ${ivector_dir:+--ivector-dir "$ivector_dir"} \
-    "${device_opts[@]}" "$data" "$model" "$out"
-grep '^score_\(ser\|svm\|soundnet\):' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true
+if ! $cmd --num-threads "$num_threads" "${gpu_opts[@]}" "$out/log/score.log" \
+    python -m $tool ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+      "${device_opts[@]}" "$data" "$model" "$out"; then
+  grep ': error: ' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true
+  exit 1
+fi
+grep '^score_[a-z0-9]*:' "$out/log/score.log" | sed "s|^|$0: |" >&2 || true
