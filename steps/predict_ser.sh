@@ -44,43 +44,28 @@ else
   python -m sertl.bin.predict_ser make-data --speakers "$speakers" "$src" "$data"
 fi
 
-read -r _ _ suffix _ _ input arg1 arg2 <<< "$(python -m sertl.bin.ser_system describe "$exp/config.yaml")"
+read -r _ _ suffix _ _ input _ <<< "$(python -m sertl.bin.ser_system describe "$exp/config.yaml")"
 system_data=${data}_$suffix
 [ "$suffix" != - ] || system_data=$data
-feature_opts=()
-for f in mfcc hires fbank vad; do
-  conf=$exp/conf/$([ $f = hires ] && echo mfcc_hires || echo $f).conf
-  [ ! -f "$conf" ] || feature_opts+=("--$f-config" "$conf")
-done
-make_feature_sets() {
-  steps/make_feature_sets.sh --nj "$nj" --cmd "$cmd" "${feature_opts[@]}" "$data" "$out/log" "$out/feats"
-}
 ivector_opts=()
-case $input in
-  audio) ;;
-  features)
-    make_feature_sets
-    if [ -f "$exp/ivector_extractor" ]; then
-      steps/extract_ivectors_online.sh --nj "$nj" --cmd "$cmd" \
-        "${data}_hires" "$(cat "$exp/ivector_extractor")" "$out/ivectors"
-      ivector_opts=(--ivector-dir "$out/ivectors")
-    fi ;;
-  functionals)
-    steps/make_functionals.sh --nj "$nj" --cmd "$cmd" --feature-set "$arg1" \
-      "$data" "$system_data" "$out/log" "$out/feats" ;;
-  embedding)
-    make_feature_sets
-    source_model=$(cat "$exp/source_model")
-    steps/make_embeddings.sh --cmd "$cmd" --use-gpu "$use_gpu" --layer "$arg1" --pooling "$arg2" \
-      "${data}_$(python -m sertl.bin.make_embeddings --print-feature-set "$source_model")" \
-      "$source_model" "$system_data" ;;
-  spectrogram)  # the conf's librosa options, one per line
-    # shellcheck disable=SC2086  # the options are words
-    printf '%s\n' $arg1 $arg2 > "$out/spectrogram.conf"
-    steps/make_spectrograms.sh --nj "$nj" --cmd "$cmd" --spectrogram-config "$out/spectrogram.conf" \
-      "$data" "$system_data" "$out/log" "$out/feats" ;;
-  *) echo "$0: $exp/config.yaml: input kind '$input' is not supported here" >&2; exit 1 ;;
-esac
+if [ "$input" != audio ]; then  # the feature sets, with the configs of training
+  feature_opts=()
+  for f in mfcc hires fbank vad; do
+    conf=$exp/conf/$([ $f = hires ] && echo mfcc_hires || echo $f).conf
+    [ ! -f "$conf" ] || feature_opts+=("--$f-config" "$conf")
+  done
+  steps/make_feature_sets.sh --nj "$nj" --cmd "$cmd" "${feature_opts[@]}" "$data" "$out/log" "$out/feats"
+  if [ -f "$exp/ivector_extractor" ]; then
+    steps/extract_ivectors_online.sh --nj "$nj" --cmd "$cmd" \
+      "${data}_hires" "$(cat "$exp/ivector_extractor")" "$out/ivectors"
+    ivector_opts=(--ivector-dir "$out/ivectors")
+  fi
+fi
+source_model=none
+[ ! -f "$exp/source_model" ] || source_model=$(cat "$exp/source_model")
+steps/make_system_input.sh --nj "$nj" --cmd "$cmd" --use-gpu "$use_gpu" "${ivector_opts[@]}" \
+  --log-root "$out/log" --feat-root "$out/feats" "$exp/config.yaml" "$data" "$source_model"
+[ "$(python -m sertl.bin.ser_system kind "$exp/config.yaml")" = network ] || ivector_opts=()
 
 steps/score_ser.sh --cmd "$cmd" --use-gpu "$use_gpu" --frame-scores true "${ivector_opts[@]}" \
   "$system_data" "$exp" "$out/scores"

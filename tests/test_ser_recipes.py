@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 
 from conftest import REPO, speech_like
+from sertl.ser.svm import read_vectors
 
 EGS = REPO / "egs"
 SECONDS = 0.6
@@ -25,6 +26,13 @@ system: svm
 input: {kind: functionals, feature_set: eGeMAPSv02}
 normalisation: speaker
 svm: {c_grid: [0.01, 1.0], inner_folds: 2}
+"""
+FUSION_CONF = """\
+system: svm
+input: {kind: fusion, parts: [{kind: functionals, feature_set: eGeMAPSv02},
+                              {kind: functionals, feature_set: ComParE_2016}]}
+normalisation: train
+svm: {c_grid: [0.01]}
 """
 TINY_NETWORK_CONF = """\
 features: hires
@@ -161,7 +169,8 @@ def test_recipe_end_to_end(corpus: str, tmp_path: Path, repo_env: dict[str, str]
     systems = ["conf/ser/tiny_svm.yaml", "conf/ser/tdnn_embedding_svm.yaml"]
     if corpus == "emodb":
         (recipe / "conf" / "ser" / "tiny_net.yaml").write_text(TINY_NETWORK_CONF)
-        systems.append("conf/ser/tiny_net.yaml")
+        (recipe / "conf" / "ser" / "tiny_fusion.yaml").write_text(FUSION_CONF)
+        systems += ["conf/ser/tiny_net.yaml", "conf/ser/tiny_fusion.yaml"]
     r = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems", " ".join(systems),
                    env=repo_env)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -169,8 +178,8 @@ def test_recipe_end_to_end(corpus: str, tmp_path: Path, repo_env: dict[str, str]
     assert "tdnn_embedding_svm.yaml needs --pretrained-exp; not run" in r.stderr
     table = (recipe / "exp" / "ser" / "results.md").read_text()
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| tiny")]
-    assert [row[0] for row in rows] == ["| tiny_svm"] + (["| tiny_net"] if corpus == "emodb"
-                                                         else [])
+    assert [row[0] for row in rows] == ["| tiny_svm"] + (
+        ["| tiny_net", "| tiny_fusion"] if corpus == "emodb" else [])
     results = json.loads((recipe / "exp" / "ser" / "tiny_svm" / "results.json").read_text())
     assert len(results["folds"]) == NUM_FOLDS[corpus]
     assert results["rule"] == "utterance"
@@ -186,6 +195,8 @@ def test_recipe_end_to_end(corpus: str, tmp_path: Path, repo_env: dict[str, str]
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "=== stage" not in rerun.stderr  # every stage complete: nothing redone
     if corpus == "emodb":
+        _, fused = read_vectors(recipe / "data" / "emodb_egemaps+compare")
+        assert fused.shape == (42, 88 + 6373)  # both functionals sets side by side
         check_predict(recipe, corpus_dir / "wav", repo_env)
 
 

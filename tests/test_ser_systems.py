@@ -197,3 +197,49 @@ def test_train_and_score_svm_tools(tmp_path):
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["utterance"]["ua"] > 0.9
     assert read_vectors(data)[1].shape == (36, 6)
     assert read_table(tmp_path / "out" / "scores_utterance.txt")  # written
+
+
+def test_fusion_conf_names_its_parts(tmp_path, capsys):
+    conf = REPO / "conf/ser/compare_emb_svm_speakernorm.yaml"
+    config = load_system_config(conf)
+    assert data_suffix(config) == "compare+emb_tdnn12"
+    assert ser_system.main(["parts", str(conf)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "compare functionals ComParE_2016", "emb_tdnn12 embedding tdnn12 mean_std"]
+    assert ser_system.main(["needs-pretrained", str(conf)]) == 0
+    assert capsys.readouterr().out.strip() == "true"
+    bad = tmp_path / "bad.yaml"
+    for parts, message in (("[]", "a fusion needs them"),
+                           ("[{kind: functionals, feature_set: eGeMAPSv02}]", "2 or more"),
+                           ("[{kind: fusion, parts: [{kind: embedding, layer: a},"
+                            " {kind: embedding, layer: b}]}, {kind: embedding, layer: c}]",
+                            "none a fusion")):
+        bad.write_text(f"system: svm\ninput: {{kind: fusion, parts: {parts}}}\n"
+                       "normalisation: speaker\n")
+        with pytest.raises(ConfigError, match=message):
+            load_system_config(bad)
+
+
+def test_paste_vectors_concatenates_per_utterance(tmp_path):
+    dirs = []
+    for name, dim in (("a", 3), ("b", 2)):
+        d = tmp_path / name
+        d.mkdir()
+        write_ark_scp(tmp_path / f"{name}.ark", d / "feats.scp",
+                      [(u, np.full((1, dim), i + (10 if name == "b" else 0), np.float32))
+                       for i, u in enumerate(["s1-u1", "s1-u2"])])
+        dirs.append(d)
+    r = subprocess.run(["python", "-m", "sertl.bin.paste_vectors", str(tmp_path / "f.ark"),
+                        str(tmp_path / "f.scp"), *map(str, dirs)], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "fused").mkdir()
+    (tmp_path / "f.scp").rename(tmp_path / "fused" / "feats.scp")
+    utts, vectors = read_vectors(tmp_path / "fused")
+    assert utts == ["s1-u1", "s1-u2"]
+    assert vectors.tolist() == [[0, 0, 0, 10, 10], [1, 1, 1, 11, 11]]
+    write_table(dirs[1] / "feats.scp", {"s1-u1": read_table(dirs[1] / "feats.scp")["s1-u1"]})
+    r = subprocess.run(["python", "-m", "sertl.bin.paste_vectors", str(tmp_path / "g.ark"),
+                        str(tmp_path / "g.scp"), *map(str, dirs)], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "'s1-u2' is in only one of" in r.stderr

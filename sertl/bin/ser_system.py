@@ -11,7 +11,8 @@ Usage: python -m sertl.bin.ser_system <query> <conf>
                     <feature set>", "embedding <layer> <pooling>" or "spectrogram
                     <option>..." (--name=value words: the lines of the options file of
                     steps/make_spectrograms.sh --spectrogram-config) or "audio" (the
-                    corpus data dir's wav.scp as it is)
+                    corpus data dir's wav.scp as it is) or "fusion" (see parts)
+  parts             a fusion's parts, one line each: "<data-suffix> <input...>"
   describe          one line per conf: "<conf> <kind> <data-suffix> <rule>
                     <needs-pretrained> <input...>" (one process for a whole list; "-"
                     for an empty data suffix: the corpus data dir itself)
@@ -51,15 +52,15 @@ def answer(query: str, conf: Path) -> str:
         return "audio"
     if not isinstance(config, SvmConfig):
         return "features"
-    if config.input.kind == "functionals":
-        return f"functionals {config.input.feature_set}"
-    return f"embedding {config.input.layer} {config.input.pooling}"
+    if query == "parts":
+        return "\n".join(f"{p.suffix()} {p.spec()}" for p in config.input.parts)
+    return config.input.spec()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("query", choices=["kind", "data-suffix", "rule", "needs-pretrained",
-                                          "input", "describe"])
+                                          "input", "parts", "describe"])
     parser.add_argument("confs", type=Path, nargs="+")
     args = parser.parse_args(argv)
     if args.query != "describe" and len(args.confs) != 1:

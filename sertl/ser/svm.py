@@ -40,6 +40,8 @@ from sklearn.svm import SVC
 from sertl.io import TableError, load_matrix, read_scp
 from sertl.ser.functionals import FEATURE_SETS
 
+FUNCTIONALS_SUFFIX = {"ComParE_2016": "compare", "eGeMAPSv02": "egemaps"}
+
 MIN_STD = 1e-8  # a dimension constant within a speaker (or the training part) keeps scale 1
 
 
@@ -58,17 +60,42 @@ class SvmOptions:
 
 @dataclass
 class VectorInput:
-    """Where an utterance-vector system's vectors come from."""
-    kind: Literal["functionals", "embedding"]
+    """Where an utterance-vector system's vectors come from: openSMILE functionals, a
+    pretrained network's pooled activations, or the fusion of several such ``parts``
+    (their vectors concatenated, each part standardised like the whole)."""
+    kind: Literal["functionals", "embedding", "fusion"]
     feature_set: str | None = None   # functionals: ComParE_2016 or eGeMAPSv02
     layer: str | None = None         # embedding: the pretrained network's cut layer
     pooling: Literal["mean_std", "mean"] = "mean_std"  # embedding: over voiced frames
+    parts: list[VectorInput] = field(default_factory=list)  # fusion: 2 or more
 
     def __post_init__(self) -> None:
         if self.kind == "functionals" and self.feature_set not in FEATURE_SETS:
             raise ValueError(f"functionals need feature_set: one of {', '.join(FEATURE_SETS)}")
         if self.kind == "embedding" and not self.layer:
             raise ValueError("an embedding needs the layer it is taken at")
+        if (self.kind == "fusion") != bool(self.parts):
+            raise ValueError("parts are for a fusion, and a fusion needs them")
+        if self.kind == "fusion" and (len(self.parts) < 2
+                                      or any(p.kind == "fusion" for p in self.parts)):
+            raise ValueError("a fusion needs 2 or more parts, none a fusion itself")
+
+    def suffix(self) -> str:
+        """The data-dir suffix of these vectors: ``compare``, ``egemaps``, ``emb_<layer>``
+        (``emb_<layer>_mean`` for mean pooling), or the parts' joined by ``+``."""
+        if self.kind == "functionals":
+            return FUNCTIONALS_SUFFIX[self.feature_set]
+        if self.kind == "embedding":
+            return f"emb_{self.layer}" + ("" if self.pooling == "mean_std" else "_mean")
+        return "+".join(part.suffix() for part in self.parts)
+
+    def spec(self) -> str:
+        """How steps/make_system_input.sh makes these vectors, in words."""
+        if self.kind == "functionals":
+            return f"functionals {self.feature_set}"
+        if self.kind == "embedding":
+            return f"embedding {self.layer} {self.pooling}"
+        return "fusion"
 
 
 @dataclass

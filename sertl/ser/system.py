@@ -32,7 +32,6 @@ from sertl.ser.resnet import ResnetConfig
 from sertl.ser.soundnet import SoundnetConfig
 from sertl.ser.svm import SvmConfig
 
-FUNCTIONALS_SUFFIX = {"ComParE_2016": "compare", "eGeMAPSv02": "egemaps"}
 
 
 SystemConfig = Union[SerConfig, SvmConfig, ResnetConfig, SoundnetConfig]
@@ -53,7 +52,8 @@ def load_system_config(path: str | Path) -> SystemConfig:
 def data_suffix(config: SystemConfig) -> str:
     """The data dir a system reads, as the suffix of the corpus's data dir: a feature set
     of steps/make_feature_sets.sh (``hires``, ``fbank``, ``mfcc``), functionals
-    (``compare``, ``egemaps``), the embeddings at a layer (``emb_<layer>``) or spectrogram
+    (``compare``, ``egemaps``), the embeddings at a layer (``emb_<layer>``), a fusion of
+    them (``compare+emb_tdnn12``) or spectrogram
     images (``spec_<type><bins>_<hash of the options>``); the empty string for a system
     that reads the corpus data dir's audio itself (``soundnet``)."""
     if isinstance(config, SerConfig):
@@ -62,9 +62,7 @@ def data_suffix(config: SystemConfig) -> str:
         return ""
     if isinstance(config, ResnetConfig):
         return config.spectrogram.short_id()
-    if config.input.kind == "functionals":
-        return FUNCTIONALS_SUFFIX[config.input.feature_set]
-    return f"emb_{config.input.layer}"
+    return config.input.suffix()
 
 
 def reported_rule(config: SystemConfig) -> str:
@@ -82,4 +80,4 @@ def needs_pretrained(config: SystemConfig) -> bool:
         return config.transfer.layers > 0
     if isinstance(config, ResnetConfig):
         return config.network.init == "pretrained"
-    return config.input.kind == "embedding"
+    return any(v.kind == "embedding" for v in [config.input, *config.input.parts])

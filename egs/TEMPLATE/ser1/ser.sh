@@ -46,8 +46,9 @@
 #   0  data prep: local/prepare_data.sh -> data/<corpus> (--stop-stage 0: data only)
 #   1  features: data/<corpus>_{mfcc,hires,fbank} with CMVN stats and the energy VAD
 #   2  online i-vectors of data/<corpus>_hires (only with --ivector-extractor)
-#   3  the systems' utterance vectors: openSMILE functionals (data/<corpus>_compare,
-#      _egemaps) and embeddings of the pretrained network (data/<corpus>_emb_<layer>)
+#   3  the inputs each system needs (steps/make_system_input.sh): openSMILE functionals
+#      (data/<corpus>_compare, _egemaps), embeddings of the pretrained network
+#      (data/<corpus>_emb_<layer>), their fusions, spectrogram images
 #   4  intermediate fine-tuning on --intermediate-data (only when given) -> exp/intermediate
 #   5  cross-validation of every system: exp/ser/<system>/results.md (per fold, mean ±
 #      std, pooled, per class, confusion matrix)
@@ -96,16 +97,15 @@ start_time=$(date +%s)
 
 # Every conf is checked before any work (one sertl.bin.ser_system process for all); the
 # systems needing a pretrained model are dropped without one. run_list: "<name> <conf>
-# <pretrained>" per system to run; kind_of, data_of (the data dir it reads), input_of:
-# by conf.
+# <pretrained>" per system to run; kind_of, data_of (the data dir it reads): by conf.
 for conf in $systems $intermediate_systems; do
   [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
 done
 # shellcheck disable=SC2086  # lists of confs
 description=$(python -m sertl.bin.ser_system describe $systems $intermediate_systems)
-declare -A kind_of=() data_of=() needs_of=() input_of=()
-while read -r conf kind suffix _ needs input; do
-  kind_of[$conf]=$kind; needs_of[$conf]=$needs; input_of[$conf]=$input
+declare -A kind_of=() data_of=() needs_of=()
+while read -r conf kind suffix _ needs _; do
+  kind_of[$conf]=$kind; needs_of[$conf]=$needs
   data_of[$conf]=data/${corpus}_$suffix
   [ "$suffix" != - ] || data_of[$conf]=data/$corpus
 done <<< "$description"
@@ -141,29 +141,11 @@ if [ -n "$ivector_dir" ] && stage_begin 2 "online i-vectors with $ivector_extrac
   stage_end 2
 fi
 
-if stage_begin 3 "inputs made per system: functionals, embeddings, spectrograms"; then
+if stage_begin 3 "inputs made per system: functionals, embeddings, spectrograms, fusions"; then
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
-    read -r input arg1 arg2 <<< "${input_of[$conf]}"
-    out=${data_of[$conf]}
-    case $input in
-      features|audio) ;;
-      functionals)
-        steps/make_functionals.sh --nj "$nj" --cmd "$train_cmd" --feature-set "$arg1" \
-          "$data" "$out" "exp/make_functionals/$(basename "$out")" "feats/functionals" ;;
-      embedding)
-        source_set=$(python -m sertl.bin.make_embeddings --print-feature-set "$pretrained/final.pt")
-        steps/make_embeddings.sh --cmd "$train_cmd" --layer "$arg1" --pooling "$arg2" \
-          ${ivector_dir:+--ivector-dir "$ivector_dir"} "${data}_$source_set" "$pretrained" "$out" ;;
-      spectrogram)  # the conf's librosa options, one per line
-        spec_conf=exp/make_spectrograms/$(basename "$out").conf
-        mkdir -p "$(dirname "$spec_conf")"
-        # shellcheck disable=SC2086  # the options are words
-        printf '%s\n' $arg1 $arg2 > "$spec_conf"
-        steps/make_spectrograms.sh --nj "$nj" --cmd "$train_cmd" --spectrogram-config "$spec_conf" \
-          "$data" "$out" "exp/make_spectrograms/$(basename "$out")" "feats/spectrograms" ;;
-      *) echo "$0: $conf: unknown input kind '$input'" >&2; exit 1 ;;
-    esac
+    steps/make_system_input.sh --nj "$nj" --cmd "$train_cmd" ${ivector_dir:+--ivector-dir "$ivector_dir"} \
+      "$conf" "$data" "$pretrained"
   done
   stage_end 3
 fi
@@ -206,10 +188,9 @@ fi
 if [ "$train_final" = true ] && stage_begin 7 "every system on all of $data, for steps/predict_ser.sh"; then
   for entry in "${run_list[@]}"; do
     read -r name conf pretrained <<< "$entry"
-    iv_opts=()
-    if [ -n "$ivector_dir" ] && [ "${kind_of[$conf]}" = network ]; then
-      iv_opts=(--ivector-dir "$ivector_dir" --ivector-extractor "$ivector_extractor")
-    fi
+    iv_opts=()  # the extractor is recorded for every kind (embeddings take i-vectors too)
+    [ -z "$ivector_dir" ] || iv_opts=(--ivector-extractor "$ivector_extractor")
+    [ -z "$ivector_dir" ] || [ "${kind_of[$conf]}" != network ] || iv_opts+=(--ivector-dir "$ivector_dir")
     steps/train_ser.sh --cmd "$train_cmd" --config "$conf" "${iv_opts[@]}" \
       "${data_of[$conf]}" "$pretrained" "exp/ser/$name/final"
   done
