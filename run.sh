@@ -84,7 +84,7 @@ if stage_begin 5 "SER pipeline on data/ser: baseline, scratch and transfer side 
     --prepare-data local/prepare_ser_data.sh --stage-dir exp/ser/stages --force "$force" \
     --systems "conf/ser/egemaps_svm_speakernorm.yaml conf/ser/tdnn_scratch.yaml
                conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_embedding_svm.yaml" \
-    --reference tdnn_scratch --pretrained-exp exp/tdnn_small \
+    --reference "tdnn_scratch egemaps_svm_speakernorm" --pretrained-exp exp/tdnn_small \
     --ivector-extractor exp/ivector/extractor --nj "$nj"
   stage_end 5
 fi

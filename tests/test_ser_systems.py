@@ -164,13 +164,14 @@ def test_table_pairs_differences_over_folds(tmp_path):
     fake_results(tmp_path / "transfer", {"a": 0.6, "b": 0.65, "c": 0.9})
     fake_results(tmp_path / "other", {"a": 0.6, "d": 0.65, "c": 0.9})
     text = ser_results.ablations_markdown([tmp_path / "scratch", tmp_path / "transfer"],
-                                          "cmd", tmp_path / "scratch")
+                                          "cmd", [tmp_path / "scratch", tmp_path / "transfer"])
     rows = [line for line in text.splitlines() if line.startswith("| scratch")
             or line.startswith("| transfer")]
-    assert rows[0].endswith("reference |")
-    assert "+11.7 ± 7.6 (3/3 folds better, p " in rows[1]
+    assert rows[0].split(" | ")[-2] == "reference"
+    assert "+11.7 ± 7.6 (3/3 folds better, p " in rows[1] and rows[1].endswith("reference |")
+    assert "-11.7 ± 7.6 (0/3 folds better, p " in rows[0]
     with pytest.raises(ValueError, match="folds differ"):
-        ser_results.ablations_markdown([tmp_path / "other"], "cmd", tmp_path / "scratch")
+        ser_results.ablations_markdown([tmp_path / "other"], "cmd", [tmp_path / "scratch"])
 
 
 def test_train_and_score_svm_tools(tmp_path):

@@ -15,9 +15,9 @@ over folds, for every rule), results.md (tables for RULE, by default the aggrega
 command line to record (default: this one).
 
 ablations: one markdown table, a row per <exp-dir> (its results.json), of UA, WA and
-macro-F1 mean and standard deviation for its rule, plus pooled UA; with --reference REF,
-each row's UA difference to REF paired over folds (mean ± std, folds better, paired
-t-test).
+macro-F1 mean and standard deviation for its rule, plus pooled UA; with --reference REF
+(repeatable), each row's UA difference to REF paired over folds (mean ± std, folds
+better, paired t-test).
 """
 from __future__ import annotations
 
@@ -211,27 +211,27 @@ def paired_difference(results: dict, reference: dict, name: str) -> str:
 
 
 def ablations_markdown(exp_dirs: Sequence[Path], command: str,
-                       reference: Path | None = None) -> str:
-    """The text of the table of several experiments: one row per results.json, with the
-    UA difference to ``reference`` paired over folds when one is given."""
-    ref_results = load_results(reference) if reference else None
-    paired = f" ΔUA vs {reference.name} (mean ± std over folds) |" if reference else ""
+                       references: Sequence[Path] = ()) -> str:
+    """The text of the table of several experiments: one row per results.json, with a
+    column per reference of the UA difference to it, paired over folds."""
+    ref_results = [load_results(ref) for ref in references]
+    paired = "".join(f" ΔUA vs {ref.name} |" for ref in references)
     lines = ["# SER systems", "", f"Command: `{command}`", "",
              f"Mean ± {STD_NOTE}; pooled: over all folds' utterances. {UA_NOTE}."
-             + (" ΔUA: the per-fold difference to the reference system, with the "
-                "folds it is better on and a two-sided paired t-test." if reference else ""),
+             + (" ΔUA: the per-fold difference to a reference system (mean ± std over "
+                "folds), the folds it is better on and a two-sided paired t-test."
+                if references else ""),
              "", "| system | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |" + paired,
-             "|---|---|---|---|---|---|---|" + ("---|" if reference else "")]
+             "|---|---|---|---|---|---|---|" + "---|" * len(references)]
     for exp_dir in exp_dirs:
         results = load_results(exp_dir)
         chosen = results["rules"][results["rule"]]
         row = (f"| {exp_dir.name} | {results['rule']} | {len(results['folds'])} | "
                + " | ".join(mean_pm_std(chosen["summary"][n]) for n in ("ua", "wa", "macro_f1"))
                + f" | {percent(chosen['pooled']['ua'])} |")
-        if ref_results is not None:
-            same = exp_dir.resolve() == reference.resolve()
-            row += (" reference |" if same else
-                    f" {paired_difference(results, ref_results, exp_dir.name)} |")
+        for ref, ref_result in zip(references, ref_results):
+            row += (" reference |" if exp_dir.resolve() == ref.resolve() else
+                    f" {paired_difference(results, ref_result, exp_dir.name)} |")
         lines.append(row)
     return "\n".join(lines) + "\n"
 
@@ -252,8 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                          help="default: the config's aggregation")
     results.add_argument("exp_dir", type=Path)
     ablations = tools.add_parser("ablations", help="one table of several experiments")
-    ablations.add_argument("--reference", type=Path,
-                           help="exp dir the others are compared with, paired over folds")
+    ablations.add_argument("--reference", type=Path, action="append", default=[],
+                           help="exp dir the others are compared with, paired over folds "
+                                "(repeat for several)")
     ablations.add_argument("out", type=Path)
     ablations.add_argument("exp_dirs", type=Path, nargs="+")
     args = parser.parse_args(argv)

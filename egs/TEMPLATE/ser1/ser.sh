@@ -34,8 +34,8 @@
 #   --folds <utt2fold|speaker> (default utt2fold: the data prep's folds)
 #   --fold-list <file>         "<fold> <utt>..." test utterances per fold (replaces --folds;
 #                              e.g. a speaker-dependent random split, named so in a table)
-#   --reference <name>         system whose per-fold UA the others are compared with
-#                              (default: the first of --systems)
+#   --reference "<names>"      systems whose per-fold UA the others are compared with,
+#                              a column each (default: the first of --systems)
 #   --train-final <bool>       stage 7: every system trained once more on all of the
 #                              corpus, for steps/predict_ser.sh (default true)
 #   --nj <n>                   parallel jobs of feature extraction, and folds trained at
@@ -176,12 +176,16 @@ if stage_begin 6 "one table of all systems: exp/ser/results.md"; then
     read -r name _ <<< "$entry"
     exp_dirs+=("exp/ser/$name")
   done
-  ref_dir=${exp_dirs[0]}
-  for dir in "${exp_dirs[@]}"; do [ "$dir" != "exp/ser/$reference" ] || ref_dir=$dir; done
-  [ -z "$reference" ] || [ "$ref_dir" = "exp/ser/$reference" ] || \
-    echo "$0: note: --reference $reference is not among the systems; using ${ref_dir#exp/ser/}" >&2
+  ref_opts=()
+  for ref in ${reference:-${exp_dirs[0]#exp/ser/}}; do
+    if [[ " ${exp_dirs[*]} " == *" exp/ser/$ref "* ]]; then
+      ref_opts+=(--reference "exp/ser/$ref")
+    else
+      echo "$0: note: --reference $ref is not among the systems run; no column for it" >&2
+    fi
+  done
   python -m sertl.bin.ser_results --command "$parse_options_cmdline" \
-    ablations --reference "$ref_dir" exp/ser/results.md "${exp_dirs[@]}"
+    ablations "${ref_opts[@]}" exp/ser/results.md "${exp_dirs[@]}"
   stage_end 6
 fi
 

@@ -5,7 +5,8 @@
 # eGeMAPS v02, each speaker standardised on its own utterances or one standardisation
 # from the training speakers), the TDNN from scratch, and, with --pretrained-exp, transfer
 # by fine-tuning (Zhou & Beigi) and by embedding (the TDNN's pooled tdnn12 activations +
-# SVM). ΔUA is paired over folds against the scratch network.
+# SVM), and their fusion with ComParE. ΔUA is paired over folds against the scratch
+# network and against the ComParE + SVM baseline.
 # Usage: ./run.sh --corpus-dir <dir> [--pretrained-exp <asr-exp>] [ser.sh options]
 # e.g.:  ./run.sh --corpus-dir /corpora/emodb --pretrained-exp ../../speechocean762/s5/exp/tdnn_phones
 # The corpus layout and protocol: README.md. All options and stages: ser.sh
@@ -20,7 +21,8 @@ set -euo pipefail
   conf/ser/egemaps_svm_trainnorm.yaml \
   conf/ser/tdnn_scratch.yaml \
   conf/ser/tdnn_bottleneck.yaml \
-  conf/ser/tdnn_embedding_svm.yaml" \
-  --reference tdnn_scratch \
+  conf/ser/tdnn_embedding_svm.yaml \
+  conf/ser/compare_emb_svm_speakernorm.yaml" \
+  --reference "tdnn_scratch compare_svm_speakernorm" \
   --nj 2 \
   "$@"
