@@ -7,9 +7,9 @@
 # from the training speakers), the TDNN from scratch, and, with --pretrained-exp, transfer
 # by fine-tuning (Zhou & Beigi) and by embedding (the TDNN's pooled tdnn12 activations +
 # SVM, also with training-fitted normalisation: URDU's speakers mostly show one emotion,
-# so standardising a speaker on its own utterances removes it), and their fusion with
-# ComParE. ΔUA is paired over folds against the scratch network and against the
-# ComParE + SVM baseline with training-fitted normalisation.
+# so standardising a speaker on its own utterances removes it; for the same reason no
+# per-speaker fusion with ComParE here). ΔUA is paired over folds against the scratch
+# network and against the ComParE + SVM baseline with training-fitted normalisation.
 # Usage: ./run.sh --corpus-dir <dir> [--pretrained-exp <asr-exp>] [ser.sh options]
 # e.g.:  ./run.sh --corpus-dir /corpora/urdu --pretrained-exp ../../speechocean762/s5/exp/tdnn_phones
 # The corpus layout and protocol: README.md. All options and stages: ser.sh
@@ -25,8 +25,7 @@ set -euo pipefail
   conf/ser/tdnn_scratch.yaml \
   conf/ser/tdnn_bottleneck.yaml \
   conf/ser/tdnn_embedding_svm.yaml \
-  conf/ser/tdnn_embedding_svm_trainnorm.yaml \
-  conf/ser/compare_emb_svm_speakernorm.yaml" \
+  conf/ser/tdnn_embedding_svm_trainnorm.yaml" \
   --reference "tdnn_scratch compare_svm_trainnorm" \
   --nj 2 \
   "$@"
