@@ -12,13 +12,19 @@
 # on openSMILE functionals (the classical baseline), or an SVM on the pretrained
 # network's pooled activations (transfer by embedding). Every system is cross-validated
 # on the same folds and lands in one table, with paired differences to a reference.
-# Usage: ./ser.sh --corpus <name> --corpus-dir <dir> --systems "<confs>" [options]
+# Usage: ./ser.sh --corpus <name> --corpus-dir <dir> [options]
 # Options:
 #   --corpus <name>            the data dir's name: data/<name> (required)
 #   --corpus-dir <dir>         the corpus (layout: the recipe's README.md) (required)
 #   --prepare-data-opts <o>    options of local/prepare_data.sh (label map, folds, ...)
 #   --prepare-data <script>    the data prep (default local/prepare_data.sh)
-#   --systems "<confs>"        the SER systems to cross-validate (required)
+#   --systems "<confs>"        the SER systems to cross-validate (default: the openSMILE
+#                              ComParE 2016 and eGeMAPS v02 functionals + SVM baselines,
+#                              each speaker standardised on its own utterances or one
+#                              standardisation from the training part; the TDNN from
+#                              scratch; and, with --pretrained-exp, transfer by
+#                              fine-tuning (Zhou & Beigi), by embedding (pooled tdnn12
+#                              activations + SVM) and the embedding fused with ComParE)
 #   --pretrained-exp <dir>     source model (final.pt of steps/train_asr.sh or
 #                              steps/train_ser.sh); "none": systems that need one are
 #                              skipped, with a note (default none)
@@ -35,7 +41,8 @@
 #   --fold-list <file>         "<fold> <utt>..." test utterances per fold (replaces --folds;
 #                              e.g. a speaker-dependent random split, named so in a table)
 #   --reference "<names>"      systems whose per-fold UA the others are compared with,
-#                              a column each (default: the first of --systems)
+#                              a column each (default: tdnn_scratch and
+#                              compare_svm_speakernorm)
 #   --train-final <bool>       stage 7: every system trained once more on all of the
 #                              corpus, for steps/predict_ser.sh (default true)
 #   --nj <n>                   parallel jobs of feature extraction, and folds trained at
@@ -60,7 +67,10 @@ corpus=
 corpus_dir=
 prepare_data_opts=
 prepare_data=local/prepare_data.sh
-systems=
+systems="conf/ser/compare_svm_speakernorm.yaml conf/ser/compare_svm_trainnorm.yaml
+  conf/ser/egemaps_svm_speakernorm.yaml conf/ser/egemaps_svm_trainnorm.yaml
+  conf/ser/tdnn_scratch.yaml conf/ser/tdnn_bottleneck.yaml conf/ser/tdnn_embedding_svm.yaml
+  conf/ser/compare_emb_svm_speakernorm.yaml"
 pretrained_exp=none
 ivector_extractor=
 intermediate_data=
@@ -68,7 +78,7 @@ intermediate_config=conf/ser/tdnn_bottleneck.yaml
 intermediate_systems=
 folds=utt2fold
 fold_list=
-reference=
+reference="tdnn_scratch compare_svm_speakernorm"
 train_final=true
 nj=4
 stage=0

@@ -1,12 +1,7 @@
 #!/usr/bin/env bash
 # EmoDB recipe: 7-class speech emotion recognition (German, acted, 10 speakers),
 # leave-one-speaker-out (10 folds).
-# Systems, one table (exp/ser/results.md): the openSMILE + SVM baselines (ComParE 2016 and
-# eGeMAPS v02, each speaker standardised on its own utterances or one standardisation
-# from the training speakers), the TDNN from scratch, and, with --pretrained-exp, transfer
-# by fine-tuning (Zhou & Beigi) and by embedding (the TDNN's pooled tdnn12 activations +
-# SVM), and their fusion with ComParE. ΔUA is paired over folds against the scratch
-# network and against the ComParE + SVM baseline.
+# Systems: ser.sh's defaults (baselines, scratch, transfer; one table, exp/ser/results.md).
 # Usage: ./run.sh --corpus-dir <dir> [--pretrained-exp <asr-exp>] [ser.sh options]
 # e.g.:  ./run.sh --corpus-dir /corpora/emodb --pretrained-exp ../../speechocean762/s5/exp/tdnn_phones
 # The corpus layout and protocol: README.md. All options and stages: ser.sh
@@ -14,15 +9,5 @@
 set -euo pipefail
 ./ser.sh --corpus emodb \
   --prepare-data-opts "--label-map conf/labels.yaml --num-folds 0" \
-  --systems "\
-  conf/ser/compare_svm_speakernorm.yaml \
-  conf/ser/compare_svm_trainnorm.yaml \
-  conf/ser/egemaps_svm_speakernorm.yaml \
-  conf/ser/egemaps_svm_trainnorm.yaml \
-  conf/ser/tdnn_scratch.yaml \
-  conf/ser/tdnn_bottleneck.yaml \
-  conf/ser/tdnn_embedding_svm.yaml \
-  conf/ser/compare_emb_svm_speakernorm.yaml" \
-  --reference "tdnn_scratch compare_svm_speakernorm" \
   --nj 2 \
   "$@"
