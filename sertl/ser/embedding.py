@@ -17,7 +17,7 @@ from typing import Iterator, Literal
 import numpy as np
 import torch
 
-from sertl.io import TableError, load_vector, read_scp
+from sertl.ser.infer import OutputVoicing
 from sertl.ser.model import load_base
 from sertl.train.evaluate import load_eval_set
 
@@ -43,23 +43,13 @@ def utterance_embeddings(model_path: Path, layer: str, pooling: Pooling, data_di
     if store.dim != net.input_dim:
         raise ValueError(f"{data_dir}: {store.dim}-dim input, but {model_path} takes "
                          f"{net.input_dim} ({pretrained.input['feature_type']} features)")
-    vad_scp = data_dir / "vad.scp"
-    vad = read_scp(vad_scp) if vad_scp.exists() else None
+    voicing = OutputVoicing(data_dir)
     for i, utt in enumerate(store.utts):
         length = int(store.lengths[i])
         x = store.inputs(np.array([[i, 0]]), length, left, right).to(device)
         with torch.inference_mode():
             frames = net(x, until=layer)[0].float().cpu().numpy()
-        if vad is None:
-            voiced = np.ones(len(frames), dtype=bool)
-        elif utt not in vad:
-            raise TableError(f"{vad_scp}: no utterance '{utt}'")
-        else:
-            voiced = (load_vector(vad[utt]) > 0.5)[::subsampling][:len(frames)]
-            if len(voiced) != len(frames):
-                raise TableError(f"{vad_scp}: {len(voiced) * subsampling} frames for "
-                                 f"'{utt}', but {length} in {data_dir}/feats.scp")
-        embedding = pool(frames, voiced, pooling)
+        embedding = pool(frames, voicing(utt, length, subsampling), pooling)
         if not np.isfinite(embedding).all():
             raise ValueError(f"utterance '{utt}': the embedding is not finite")
         yield utt, embedding[None, :].astype(np.float32)

@@ -17,6 +17,28 @@ from sertl.ser.model import TransferModel
 from sertl.train.evaluate import load_eval_set, log_posteriors
 
 
+class OutputVoicing:
+    """The VAD decisions of a data dir's vad.scp at a network's output frames 0, f, 2f,
+    ... (f: subsampling): all voiced when the dir has no vad.scp."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.vad_scp = self.data_dir / "vad.scp"
+        self.vad = read_scp(self.vad_scp) if self.vad_scp.exists() else None
+
+    def __call__(self, utt: str, length: int, subsampling: int) -> np.ndarray:
+        """(ceil(length / subsampling),) booleans for an utterance of ``length`` frames."""
+        if self.vad is None:
+            return np.ones(-(-length // subsampling), dtype=bool)
+        if utt not in self.vad:
+            raise KeyError(f"{self.vad_scp}: no utterance '{utt}'")
+        decisions = load_vector(self.vad[utt])
+        if len(decisions) != length:
+            raise TableError(f"{self.vad_scp}: {len(decisions)} frames for '{utt}', but "
+                             f"{length} in {self.data_dir}/feats.scp")
+        return decisions[::subsampling] > 0.5
+
+
 def frame_log_posteriors(model: TransferModel, saved: dict, data_dir: Path,
                          ivector_dir: Path | None, device: torch.device
                          ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -35,20 +57,8 @@ def frame_log_posteriors(model: TransferModel, saved: dict, data_dir: Path,
         raise ValueError(f"{data_dir}: {store.feats.shape[1]}-dim features"
                          + (f" + {store.dim - store.feats.shape[1]}-dim i-vectors"
                             if store.ivectors is not None else "") + f", but {wanted}")
-    vad_scp = data_dir / "vad.scp"
-    vad = read_scp(vad_scp) if vad_scp.exists() else None
+    voicing = OutputVoicing(data_dir)
     model.eval()
     for i, utt in enumerate(store.utts):
         log_post = log_posteriors(model, store, i, device).astype(np.float32)
-        length = int(store.lengths[i])
-        if vad is None:
-            voiced = np.ones(len(log_post), dtype=bool)
-        elif utt not in vad:
-            raise KeyError(f"{vad_scp}: no utterance '{utt}'")
-        else:
-            decisions = load_vector(vad[utt])
-            if len(decisions) != length:
-                raise TableError(f"{vad_scp}: {len(decisions)} frames for '{utt}', but "
-                                 f"{length} in {data_dir}/feats.scp")
-            voiced = decisions[::model.subsampling] > 0.5
-        yield utt, log_post, voiced
+        yield utt, log_post, voicing(utt, int(store.lengths[i]), model.subsampling)
