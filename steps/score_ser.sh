@@ -9,7 +9,8 @@
 # matrix (and AUROC for two classes) in <out-dir>/metrics.json. A "soundnet" system reads
 # the audio of <data-dir> (wav.scp) and scores it on windows (sertl.bin.score_soundnet):
 # scores_window_mean.txt, scores_window_max.txt, metrics.json and, for two classes,
-# roc_<rule>.png. Log: <out-dir>/log/score.log.
+# roc_<rule>.png. A "resnet34" or "vgg16" system writes scores_utterance.txt (a vgg16
+# system reads the audio of <data-dir>, sertl.bin.score_vgg16). Log: <out-dir>/log/score.log.
 # Options:
 #   --ivector-dir <dir>          online i-vectors of <data-dir>, for a model that takes them
 #   --frame-scores <bool>        a network also writes its frame log posteriors,
@@ -36,6 +37,7 @@ case $(python -m sertl.bin.ser_system kind "$dir/config.yaml") in
   svm) model=$dir; tool=sertl.bin.score_svm ;;
   resnet34) model=$dir/final.pt; tool=sertl.bin.score_resnet34 ;;
   soundnet) model=$dir/final.pt; tool=sertl.bin.score_soundnet; input=wav.scp ;;
+  vgg16) model=$dir/final.pt; tool=sertl.bin.score_vgg16; input=wav.scp ;;
 esac
 [ -f "$data/$input" ] || { echo "$0: no such file: $data/$input" >&2; exit 1; }
 [ -e "$model" ] || { echo "$0: no such file: $model (has steps/train_ser.sh finished?)" >&2; exit 1; }

@@ -4,8 +4,10 @@
 # kind (sertl/ser/system.py): "svm", a linear SVM on one vector per utterance
 # (sertl.bin.train_svm: <data-dir> holds functionals or embeddings; <exp-dir>/final.npz),
 # "soundnet", SoundNet on the raw audio of <data-dir> (its wav.scp; sertl.bin.train_soundnet;
-# <pretrained-exp> may also be a SoundNet torch7 .t7 file), or "network" (the default),
-# described here:
+# <pretrained-exp> may also be a SoundNet torch7 .t7 file), "resnet34" (spectrogram images;
+# sertl.bin.train_resnet34), "vgg16", VGG16 on feature images made from the raw audio of
+# <data-dir> (its wav.scp; sertl.bin.train_vgg16; <pretrained-exp> none), or "network"
+# (the default), described here:
 # Fine-tunes the acoustic model of <pretrained-exp> (its final.pt, from steps/train_asr.sh)
 # for speech emotion recognition, as the --config YAML says: the network cut at a named
 # layer, its first layers frozen, a new classifier trained on frames that carry their
@@ -50,7 +52,8 @@ for f in "$config" "$data/utt2emo"; do
   [ -f "$f" ] || { echo "$0: no such file: $f" >&2; exit 1; }
 done
 kind=$(python -m sertl.bin.ser_system kind "$config")
-input=feats.scp; [ "$kind" != soundnet ] || input=wav.scp   # soundnet reads the audio
+input=feats.scp
+case $kind in soundnet|vgg16) input=wav.scp ;; esac   # these read the audio
 [ -f "$data/$input" ] || { echo "$0: no such file: $data/$input" >&2; exit 1; }
 [ "$pretrained" = none ] || [ -f "$pretrained/final.pt" ] || \
   { [ "$kind" = soundnet ] && [ -f "$pretrained" ]; } || \
@@ -63,6 +66,7 @@ case $kind in
   svm) model=final.npz; tool=sertl.bin.train_svm; launcher="python -m"; gpu_opts=() ;;
   resnet34) model=final.pt; tool=sertl.bin.train_resnet34; launcher="python -m" ;;
   soundnet) model=final.pt; tool=sertl.bin.train_soundnet; launcher="python -m" ;;
+  vgg16) model=final.pt; tool=sertl.bin.train_vgg16; launcher="python -m" ;;
 esac
 ivector_opts=()
 [ -n "$ivector_dir" ] && ivector_opts=(--ivector-dir "$ivector_dir")

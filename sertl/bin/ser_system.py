@@ -2,7 +2,7 @@
 
 Usage: python -m sertl.bin.ser_system <query> <conf>
        python -m sertl.bin.ser_system describe <conf>...
-  kind              network, svm, resnet34 or soundnet
+  kind              network, svm, resnet34, soundnet or vgg16
   data-suffix       the data dir it reads: <corpus data dir>_<suffix> (hires, fbank,
                     compare, egemaps, emb_<layer>, ...); empty: the corpus data dir
   rule              the aggregation rule its results report
@@ -38,6 +38,7 @@ def answer(query: str, conf: Path) -> str:
     from sertl.ser.soundnet import SoundnetConfig
     from sertl.ser.system import (SvmConfig, data_suffix, load_system_config,
                                   needs_pretrained, reported_rule)
+    from sertl.ser.vgg import VggConfig
 
     config = load_system_config(conf)
     if query == "data-suffix":
@@ -48,7 +49,7 @@ def answer(query: str, conf: Path) -> str:
         return "true" if needs_pretrained(config) else "false"
     if isinstance(config, ResnetConfig):
         return " ".join(["spectrogram"] + config.spectrogram.kaldi_args())
-    if isinstance(config, SoundnetConfig):
+    if isinstance(config, (SoundnetConfig, VggConfig)):
         return "audio"
     if not isinstance(config, SvmConfig):
         return "features"

@@ -122,6 +122,10 @@ class ImageTrainer:
         """Write the final model (the system's format)."""
         raise NotImplementedError
 
+    def epoch_metrics(self) -> dict[str, float]:
+        """What else an epoch records (e.g. the seconds spent on features)."""
+        return {}
+
     # -- checkpoints ---------------------------------------------------------------------
 
     def _start_phase(self, phase: Phase) -> None:
@@ -208,7 +212,7 @@ class ImageTrainer:
                 self.say(f"  batch {b + 1}/{batches}: {(b + 1) / elapsed:.2f} batches/s, "
                          f"epoch ETA {(batches - b - 1) * elapsed / (b + 1):.0f} s")
         metrics = {"train/loss": loss_sum / count, "train/accuracy": correct / count,
-                   "train/seconds": time.monotonic() - tic}
+                   "train/seconds": time.monotonic() - tic, **self.epoch_metrics()}
         if self.split.valid:
             metrics.update(self.validate())
         score = (-metrics["valid/ua"] if self.config.model_selection == "ua"

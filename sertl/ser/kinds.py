@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sertl.config import ConfigError, read_yaml
 
-KINDS = ("network", "svm", "resnet34", "soundnet")
+KINDS = ("network", "svm", "resnet34", "soundnet", "vgg16")
 
 
 def system_kind(path: str | Path) -> str:

@@ -12,7 +12,10 @@ Every SER conf (``conf/ser/*.yaml``) names its kind in a top-level ``system`` ke
   transfer schedule (sertl.ser.resnet); one rule, ``utterance``;
 - ``soundnet``: SoundNet's five-layer trunk on the raw audio of the corpus data dir
   itself (sertl.ser.soundnet), scored on 1.2 s windows; rules ``window_mean``,
-  ``window_max``.
+  ``window_max``;
+- ``vgg16``: VGG16 on composite feature images made from the raw audio of the corpus
+  data dir itself, per batch (sertl.ser.vgg: batch padding, augmentation, CutMix); one
+  rule, ``utterance``.
 
 Each kind has a training and a scoring tool with the same arguments (``sertl.bin.
 train_<kind>``/``score_<kind>``: ``[--config C] [--ivector-dir D] <data> <pretrained|none>
@@ -31,10 +34,9 @@ from sertl.ser.kinds import system_kind
 from sertl.ser.resnet import ResnetConfig
 from sertl.ser.soundnet import SoundnetConfig
 from sertl.ser.svm import SvmConfig
+from sertl.ser.vgg import VggConfig
 
-
-
-SystemConfig = Union[SerConfig, SvmConfig, ResnetConfig, SoundnetConfig]
+SystemConfig = Union[SerConfig, SvmConfig, ResnetConfig, SoundnetConfig, VggConfig]
 
 
 def load_system_config(path: str | Path) -> SystemConfig:
@@ -46,6 +48,8 @@ def load_system_config(path: str | Path) -> SystemConfig:
         return load_config(path, ResnetConfig)
     if kind == "soundnet":
         return load_config(path, SoundnetConfig)
+    if kind == "vgg16":
+        return load_config(path, VggConfig)
     return load_ser_config(path)
 
 
@@ -55,10 +59,10 @@ def data_suffix(config: SystemConfig) -> str:
     (``compare``, ``egemaps``), the embeddings at a layer (``emb_<layer>``), a fusion of
     them (``compare+emb_tdnn12``) or spectrogram
     images (``spec_<type><bins>_<hash of the options>``); the empty string for a system
-    that reads the corpus data dir's audio itself (``soundnet``)."""
+    that reads the corpus data dir's audio itself (``soundnet``, ``vgg16``)."""
     if isinstance(config, SerConfig):
         return config.features
-    if isinstance(config, SoundnetConfig):
+    if isinstance(config, (SoundnetConfig, VggConfig)):
         return ""
     if isinstance(config, ResnetConfig):
         return config.spectrogram.short_id()
@@ -80,4 +84,6 @@ def needs_pretrained(config: SystemConfig) -> bool:
         return config.transfer.layers > 0
     if isinstance(config, ResnetConfig):
         return config.network.init == "pretrained"
+    if isinstance(config, VggConfig):
+        return False
     return any(v.kind == "embedding" for v in [config.input, *config.input.parts])

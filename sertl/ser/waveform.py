@@ -20,6 +20,11 @@ Decisions:
   a fresh random order per pass, so every utterance is used before any is used twice.
   Batch ``b`` depends on the seed and ``b`` only, which makes a resumed run repeat the
   uninterrupted one without saving sampler state.
+- Whole-utterance augmentation (:class:`SignalAugmentation`, for the vgg16 system):
+  gain, noise at a random SNR, pitch shift and time stretch, each with probability p,
+  also with librosa.effects: torch-audiomentations would install but has no time
+  stretch, and draws from the global RNGs, where a resumed run needs draws seeded per
+  batch.
 """
 from __future__ import annotations
 
@@ -132,3 +137,48 @@ class BalancedBatches:
                       for p in np.unique(passes)}
             picked.extend(members[orders[p][o]] for p, o in zip(passes, offsets))
         return np.array(picked, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SignalAugmentation:
+    """Random gain, Gaussian noise, pitch shift and time stretch of a whole utterance,
+    each applied with probability ``p`` (as audiomentations' transforms are)."""
+    p: float = 0.5
+    gain_db: tuple[float, float] = (-6.0, 6.0)
+    snr_db: tuple[float, float] = (15.0, 40.0)      # noise: signal-to-noise ratio
+    pitch_semitones: tuple[float, float] = (-2.0, 2.0)
+    stretch: tuple[float, float] = (0.9, 1.1)       # speed factor (> 1: faster)
+
+    def __post_init__(self) -> None:
+        for name in ("gain_db", "snr_db", "pitch_semitones", "stretch"):
+            low_high = getattr(self, name)
+            if len(low_high) != 2 or low_high[0] > low_high[1]:
+                raise ValueError(f"{name} must be a range [low, high], not {list(low_high)}")
+        if not 0 <= self.p <= 1 or self.stretch[0] <= 0:
+            raise ValueError("p must lie in [0, 1] and stretch factors be positive")
+
+
+def augment_signal(y: np.ndarray, rate: int, rng: np.random.Generator,
+                   augmentation: SignalAugmentation) -> np.ndarray:
+    """``y`` (float) with each transform of ``augmentation`` applied or not; the same
+    numbers are drawn from ``rng`` whichever are applied, so a batch's draws do not
+    depend on its utterances."""
+    a = augmentation
+    apply = rng.random(4) < a.p
+    gain = 10 ** (rng.uniform(*a.gain_db) / 20)
+    snr = rng.uniform(*a.snr_db)
+    semitones = rng.uniform(*a.pitch_semitones)
+    stretch = rng.uniform(*a.stretch)
+    noise_seed = int(rng.integers(2 ** 32))
+    y = np.asarray(y, dtype=np.float32)
+    if apply[2] and semitones:
+        y = librosa.effects.pitch_shift(y, sr=rate, n_steps=semitones)
+    if apply[3] and stretch != 1.0:
+        y = librosa.effects.time_stretch(y, rate=stretch)
+    if apply[0]:
+        y = y * gain
+    if apply[1]:
+        rms = float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+        noise = np.random.default_rng(noise_seed).standard_normal(len(y))
+        y = y + (rms * 10 ** (-snr / 20) * noise).astype(np.float32)
+    return y.astype(np.float32)
