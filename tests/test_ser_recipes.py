@@ -46,6 +46,14 @@ model: {type: tdnn, feat_dim: 40, ivector_dim: 0, hidden_dim: 16, bottleneck_dim
         time_strides: [0, 1, 1, 0, 3, 3], prefinal_dim: 16, prefinal_bottleneck_dim: 8}
 """
 
+TINY_RESNET_CONF = """\
+system: resnet34
+spectrogram: {{n_mels: 16, hop_length: 256}}
+network: {{layers: [1, 1, 1, 1], init: {init}}}
+num_valid_speakers: 1
+phases: {phases}
+"""
+
 
 def write_wav(path: Path, index: int, cls: int, rate: int = 16000) -> None:
     """A short speech-like recording whose pitch depends on its class."""
@@ -232,3 +240,40 @@ def check_predict(recipe: Path, wav_dir: Path, env: dict[str, str]) -> None:
     assert labels["rule"] == "sum_posteriors" and np.allclose(posteriors, 1, atol=1e-4)
     frames = (recipe / "exp/predict/net/scores/frame_log_posteriors.scp").read_text()
     assert len(frames.splitlines()) == len(wavs)
+
+
+def test_urdu_resnet34_transfer_from_a_source_exp(tmp_path: Path,
+                                                  repo_env: dict[str, str]) -> None:
+    """The ResNet34 route of the URDU recipe: a source model trained by a recipe (here on
+    the same fixture) is named per system as <conf>@<exp>; scratch and transfer land in
+    one table, on the same speaker-independent folds."""
+    corpus_dir = make_urdu(tmp_path / "corpus")
+    recipe = copy_recipe("urdu", tmp_path / "recipe")
+    one_epoch = '[{train: all, epochs: 1, lr: 0.001, batch_size: 8}]'
+    confs = {"tiny_source": TINY_RESNET_CONF.format(init="random", phases=one_epoch),
+             "tiny_scratch": TINY_RESNET_CONF.format(init="random", phases=one_epoch),
+             "tiny_transfer": TINY_RESNET_CONF.format(init="pretrained", phases=(
+                 '[{train: head, epochs: 1, lr: 0.001}, {train: all, epochs: 1, lr: 0.0001}]'))}
+    for name, text in confs.items():
+        (recipe / "conf" / "ser" / f"{name}.yaml").write_text(text)
+    source = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
+                        "conf/ser/tiny_source.yaml", "--stage-dir", "exp/stages_source",
+                        env=repo_env)
+    assert source.returncode == 0, source.stderr[-3000:]
+    source_exp = "exp/ser/tiny_source/final"
+    missing = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
+                         "conf/ser/tiny_transfer.yaml@exp/nowhere", env=repo_env)
+    assert missing.returncode != 0
+    assert "conf/ser/tiny_transfer.yaml@exp/nowhere: no exp/nowhere/final.pt" in missing.stderr
+    r = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
+                   f"conf/ser/tiny_scratch.yaml conf/ser/tiny_transfer.yaml@{source_exp}",
+                   "--reference", "tiny_scratch", "--stage-dir", "exp/stages_resnet34",
+                   "--train-final", "false", env=repo_env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    table = (recipe / "exp" / "ser" / "results.md").read_text()
+    assert [line.split(" | ")[0] for line in table.splitlines()
+            if line.startswith("| tiny")] == ["| tiny_scratch", "| tiny_transfer"]
+    transfer = json.loads((recipe / "exp/ser/tiny_transfer/results.json").read_text())
+    scratch = json.loads((recipe / "exp/ser/tiny_scratch/results.json").read_text())
+    assert sorted(transfer["folds"]) == sorted(scratch["folds"])
+    assert len(transfer["folds"]) == NUM_FOLDS["urdu"]

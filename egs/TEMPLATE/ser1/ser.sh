@@ -24,7 +24,11 @@
 #                              standardisation from the training part; the TDNN from
 #                              scratch; and, with --pretrained-exp, transfer by
 #                              fine-tuning (Zhou & Beigi), by embedding (pooled tdnn12
-#                              activations + SVM) and the embedding fused with ComParE)
+#                              activations + SVM) and the embedding fused with ComParE);
+#                              "<conf>@<exp>": that system starts from <exp> instead of
+#                              --pretrained-exp (e.g. a ResNet34 source model that another
+#                              recipe trained: conf/ser/resnet34_cpu_transfer.yaml@\
+#                              ../../emodb/s5/exp/ser/resnet34_cpu_source/final)
 #   --pretrained-exp <dir>     source model (final.pt of steps/train_asr.sh or
 #                              steps/train_ser.sh); "none": systems that need one are
 #                              skipped, with a note (default none)
@@ -107,12 +111,21 @@ start_time=$(date +%s)
 
 # Every conf is checked before any work (one sertl.bin.ser_system process for all); the
 # systems needing a pretrained model are dropped without one. run_list: "<name> <conf>
-# <pretrained>" per system to run; kind_of, data_of (the data dir it reads): by conf.
-for conf in $systems $intermediate_systems; do
-  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
+# <pretrained>" per system to run; kind_of, data_of (the data dir it reads): by conf;
+# source_of: the <exp> of a "<conf>@<exp>" entry.
+declare -A source_of=()
+confs=($intermediate_systems)
+for entry in $systems; do
+  conf=${entry%%@*}
+  confs+=("$conf")
+  [ "$conf" = "$entry" ] || source_of[$conf]=${entry#*@}
 done
-# shellcheck disable=SC2086  # lists of confs
-description=$(python -m sertl.bin.ser_system describe $systems $intermediate_systems)
+for conf in "${confs[@]}"; do
+  [ -f "$conf" ] || { echo "$0: no such system conf: $conf" >&2; exit 1; }
+  [ -z "${source_of[$conf]:-}" ] || [ -f "${source_of[$conf]}/final.pt" ] || \
+    { echo "$0: $conf@${source_of[$conf]}: no ${source_of[$conf]}/final.pt" >&2; exit 1; }
+done
+description=$(python -m sertl.bin.ser_system describe "${confs[@]}")
 declare -A kind_of=() data_of=() needs_of=()
 while read -r conf kind suffix _ needs _; do
   kind_of[$conf]=$kind; needs_of[$conf]=$needs
@@ -120,12 +133,14 @@ while read -r conf kind suffix _ needs _; do
   [ "$suffix" != - ] || data_of[$conf]=data/$corpus
 done <<< "$description"
 run_list=()
-for conf in $systems; do
-  if [ "${needs_of[$conf]}" = true ] && [ "$pretrained_exp" = none ]; then
+for entry in $systems; do
+  conf=${entry%%@*}
+  pretrained=${source_of[$conf]:-$pretrained_exp}
+  if [ "${needs_of[$conf]}" = true ] && [ "$pretrained" = none ]; then
     echo "$0: note: $conf needs --pretrained-exp; not run" >&2
     continue
   fi
-  run_list+=("$(basename "$conf" .yaml) $conf $pretrained_exp")
+  run_list+=("$(basename "$conf" .yaml) $conf $pretrained")
 done
 for conf in $intermediate_systems; do
   [ "${kind_of[$conf]}" = network ] || \
