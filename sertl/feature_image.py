@@ -11,9 +11,10 @@ librosa's centred framing), with librosa's own functions so the values are libro
 - ``contrast``: ``librosa.feature.spectral_contrast`` (``n_bands`` + 1 rows);
 - ``tonnetz``: ``librosa.feature.tonnetz`` (6 rows; its CQT chroma with ``hop_length``);
 - ``hpss_mel``: the mean of the mel power spectrograms of the harmonic and the
-  percussive part of the STFT (``librosa.decompose.hpss``: the same median-filter
-  separation as ``librosa.effects.hpss`` without the round trip through the waveform),
-  in dB as ``mel`` (``n_mels`` rows).
+  percussive part of the STFT (``librosa.decompose.hpss``, the median-filter
+  separation that ``librosa.effects.hpss`` applies before going back to waveforms:
+  here the parts stay spectrograms, which saves two inverse and two forward STFTs), in
+  dB as ``mel`` (``n_mels`` rows).
 
 Decisions:
 
