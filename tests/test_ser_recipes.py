@@ -242,6 +242,12 @@ def check_predict(recipe: Path, wav_dir: Path, env: dict[str, str]) -> None:
     assert len(frames.splitlines()) == len(wavs)
 
 
+def systems_in(table: Path) -> list[str]:
+    """The tiny systems' rows of a results table, by name."""
+    return [line.split(" | ")[0] for line in table.read_text().splitlines()
+            if line.startswith("| tiny")]
+
+
 def test_urdu_resnet34_transfer_from_a_source_exp(tmp_path: Path,
                                                   repo_env: dict[str, str]) -> None:
     """The ResNet34 route of the URDU recipe: a source model trained by a recipe (here on
@@ -268,12 +274,12 @@ def test_urdu_resnet34_transfer_from_a_source_exp(tmp_path: Path,
     r = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
                    f"conf/ser/tiny_scratch.yaml conf/ser/tiny_transfer.yaml@{source_exp}",
                    "--reference", "tiny_scratch", "--stage-dir", "exp/stages_resnet34",
-                   "--train-final", "false", env=repo_env)
+                   "--exp-dir", "exp/ser_resnet34", "--train-final", "false", env=repo_env)
     assert r.returncode == 0, r.stderr[-3000:]
-    table = (recipe / "exp" / "ser" / "results.md").read_text()
-    assert [line.split(" | ")[0] for line in table.splitlines()
-            if line.startswith("| tiny")] == ["| tiny_scratch", "| tiny_transfer"]
-    transfer = json.loads((recipe / "exp/ser/tiny_transfer/results.json").read_text())
-    scratch = json.loads((recipe / "exp/ser/tiny_scratch/results.json").read_text())
+    assert systems_in(recipe / "exp/ser_resnet34/results.md") == ["| tiny_scratch",
+                                                                   "| tiny_transfer"]
+    assert systems_in(recipe / "exp/ser/results.md") == ["| tiny_source"]  # kept
+    transfer = json.loads((recipe / "exp/ser_resnet34/tiny_transfer/results.json").read_text())
+    scratch = json.loads((recipe / "exp/ser_resnet34/tiny_scratch/results.json").read_text())
     assert sorted(transfer["folds"]) == sorted(scratch["folds"])
     assert len(transfer["folds"]) == NUM_FOLDS["urdu"]

@@ -53,6 +53,8 @@
 #                              the same time (default 4)
 #   --stage <n> --stop-stage <n> --force <bool>  (utils/stage_control.sh)
 #   --stage-dir <dir>          the stages' completion markers (default exp/stages)
+#   --exp-dir <dir>            the systems' exp dirs and the table (default exp/ser; e.g.
+#                              exp/ser_random_split for a --fold-list table)
 # Stages:
 #   0  data prep: local/prepare_data.sh -> data/<corpus> (--stop-stage 0: data only)
 #   1  features: data/<corpus>_{mfcc,hires,fbank} with CMVN stats and the energy VAD
@@ -61,10 +63,10 @@
 #      (data/<corpus>_compare, _egemaps), embeddings of the pretrained network
 #      (data/<corpus>_emb_<layer>), their fusions, spectrogram images
 #   4  intermediate fine-tuning on --intermediate-data (only when given) -> exp/intermediate
-#   5  cross-validation of every system: exp/ser/<system>/results.md (per fold, mean ±
+#   5  cross-validation of every system: <exp-dir>/<system>/results.md (per fold, mean ±
 #      std, pooled, per class, confusion matrix)
-#   6  one table of all systems: exp/ser/results.md
-#   7  (--train-final true) every system on all of data/<corpus>: exp/ser/<system>/final,
+#   6  one table of all systems: <exp-dir>/results.md
+#   7  (--train-final true) every system on all of data/<corpus>: <exp-dir>/<system>/final,
 #      with what steps/predict_ser.sh needs to label new audio
 set -euo pipefail
 corpus=
@@ -89,6 +91,7 @@ stage=0
 stop_stage=100
 force=false
 stage_dir=exp/stages
+exp_dir=exp/ser
 . ./path.sh
 . ./cmd.sh
 . utils/parse_options.sh
@@ -190,27 +193,27 @@ if stage_begin 5 "cross-validation of ${#run_list[@]} systems (folds: ${fold_lis
     fi
     steps/eval_ser.sh --cmd "$train_cmd" --nj "$nj" --config "$conf" --folds "$folds" \
       ${fold_list:+--fold-list "$fold_list"} "${iv_opts[@]}" \
-      "${data_of[$conf]}" "$pretrained" "exp/ser/$name"
+      "${data_of[$conf]}" "$pretrained" "$exp_dir/$name"
   done
   stage_end 5
 fi
 
-if stage_begin 6 "one table of all systems: exp/ser/results.md"; then
+if stage_begin 6 "one table of all systems: $exp_dir/results.md"; then
   exp_dirs=()
   for entry in "${run_list[@]}"; do
     read -r name _ <<< "$entry"
-    exp_dirs+=("exp/ser/$name")
+    exp_dirs+=("$exp_dir/$name")
   done
   ref_opts=()
-  for ref in ${reference:-${exp_dirs[0]#exp/ser/}}; do
-    if [[ " ${exp_dirs[*]} " == *" exp/ser/$ref "* ]]; then
-      ref_opts+=(--reference "exp/ser/$ref")
+  for ref in ${reference:-${exp_dirs[0]#"$exp_dir"/}}; do
+    if [[ " ${exp_dirs[*]} " == *" $exp_dir/$ref "* ]]; then
+      ref_opts+=(--reference "$exp_dir/$ref")
     else
       echo "$0: note: --reference $ref is not among the systems run; no column for it" >&2
     fi
   done
   python -m sertl.bin.ser_results --command "$parse_options_cmdline" \
-    ablations "${ref_opts[@]}" exp/ser/results.md "${exp_dirs[@]}"
+    ablations "${ref_opts[@]}" "$exp_dir/results.md" "${exp_dirs[@]}"
   stage_end 6
 fi
 
@@ -221,10 +224,10 @@ if [ "$train_final" = true ] && stage_begin 7 "every system on all of $data, for
     [ -z "$ivector_dir" ] || iv_opts=(--ivector-extractor "$ivector_extractor")
     [ -z "$ivector_dir" ] || [ "${kind_of[$conf]}" != network ] || iv_opts+=(--ivector-dir "$ivector_dir")
     steps/train_ser.sh --cmd "$train_cmd" --config "$conf" "${iv_opts[@]}" \
-      "${data_of[$conf]}" "$pretrained" "exp/ser/$name/final"
+      "${data_of[$conf]}" "$pretrained" "$exp_dir/$name/final"
   done
   stage_end 7
 fi
 
-echo "$0: done in $(( $(date +%s) - start_time )) s. Data: $data*; results: exp/ser/results.md" \
-     "(per system: exp/ser/<system>/results.md); logs under exp/" >&2
+echo "$0: done in $(( $(date +%s) - start_time )) s. Data: $data*; results: $exp_dir/results.md" \
+     "(per system: $exp_dir/<system>/results.md); logs under exp/" >&2
