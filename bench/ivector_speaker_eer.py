@@ -5,13 +5,16 @@ Usage (from the repository root, after `. ./path.sh`):
         --emodb ../shared/corpora/emodb [--work exp/bench_ivector] [--nj 2]
         [--num-gauss 512] [--ivector-dim 100] [--ubm-iters 4] [--ie-iters 5]
         [--gaussian-min-count 10] [--heldout 20] [--cmn none|utterance] [--seed 0]
+        [--extractor <dir> --heldout-speakers <file>]
 
 1. 40-dim MFCC hires (conf/mfcc_hires.conf) of all speechocean762 utterances (the Kaldi
    data dir in <speechocean>/train, wav.scp relative to <speechocean>) and all EmoDB
    files (speaker = first two characters of the name).
 2. --heldout speakers of speechocean762 (a seeded random choice) are held out; the UBM
    (steps/train_diag_ubm.sh) and extractor (steps/train_ivector_extractor.sh) are
-   trained on the others.
+   trained on the others. Or --extractor names one already trained (a recipe's
+   exp/ivector/extractor, with --cmn as at its training) and --heldout-speakers the
+   speakers it never saw (one per line, or a recipe's data/heldout_hires/spk2utt).
 3. Utterance i-vectors (steps/extract_ivectors.sh) of the held-out speakers, of EmoDB
    (cross-corpus: same extractor) and of the training speakers (for the global mean and
    LDA). Every pair of utterances of one test set is a trial, target if both have the
@@ -86,7 +89,13 @@ def prepare(args: argparse.Namespace) -> tuple[Path, Path, dict[str, str]]:
 def split_speakers(so: Path, utt2spk: dict[str, str], args: argparse.Namespace) -> tuple[Path, Path]:
     """Training and held-out subsets of speechocean762 by speaker."""
     speakers = sorted({utt2spk[u] for u in read_table(so / "utt2spk")})
-    held = set(np.random.default_rng(args.seed).choice(speakers, args.heldout, replace=False))
+    if args.heldout_speakers:
+        held = {line.split()[0] for line in args.heldout_speakers.open() if line.strip()}
+        if not held <= set(speakers):
+            sys.exit(f"{args.heldout_speakers}: speakers not in speechocean762: "
+                     f"{' '.join(sorted(held - set(speakers)))}")
+    else:
+        held = set(np.random.default_rng(args.seed).choice(speakers, args.heldout, replace=False))
     print(f"held-out speakers: {' '.join(sorted(held))}")
     subsets = {}
     for name, keep in (("train", lambda s: s not in held), ("test", lambda s: s in held)):
@@ -143,6 +152,24 @@ def vectors(scp: Path, utt2spk: dict[str, str], mean_of_matrix: bool) -> tuple[n
             np.array([utt2spk[u] for u in table]))
 
 
+def train_extractor(train: Path, cmvn_opts: str, args: argparse.Namespace) -> Path:
+    """The UBM and the i-vector extractor trained on ``train``; the extractor dir."""
+    start = time.perf_counter()
+    run("steps/train_diag_ubm.sh", "--nj", str(args.nj), "--num-threads", str(args.nj),
+        "--num-iters", str(args.ubm_iters), "--cmvn-opts", cmvn_opts, str(train),
+        str(args.num_gauss), str(args.work / "ubm"))
+    ubm_time = time.perf_counter() - start
+    run("steps/train_ivector_extractor.sh", "--nj", str(args.nj), "--ivector-dim",
+        str(args.ivector_dim), "--num-iters", str(args.ie_iters), "--gaussian-min-count",
+        str(args.gaussian_min_count), str(train),
+        str(args.work / "ubm"), str(args.work / "extractor"))
+    ie_time = time.perf_counter() - start - ubm_time
+    print(f"training on {len(read_table(train / 'utt2spk'))} utterances: UBM "
+          f"{args.num_gauss} Gaussians {ubm_time:.0f} s, extractor dim {args.ivector_dim} "
+          f"{args.ie_iters} iterations {ie_time:.0f} s (--nj {args.nj})")
+    return args.work / "extractor"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speechocean", type=Path, required=True)
@@ -158,42 +185,35 @@ def main() -> None:
     parser.add_argument("--heldout", type=int, default=20)
     parser.add_argument("--cmn", choices=("none", "utterance"), default="none")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extractor", type=Path, help="an extractor already trained")
+    parser.add_argument("--heldout-speakers", type=Path,
+                        help="the speakers the --extractor never saw")
     args = parser.parse_args()
+    if bool(args.extractor) != bool(args.heldout_speakers):
+        parser.error("--extractor and --heldout-speakers go together")
     args.work = args.work.resolve()
     so, em, utt2spk = prepare(args)
     train, test = split_speakers(so, utt2spk, args)
     cmvn_opts = "--norm-means=true" if args.cmn == "utterance" else "--norm-means=false"
 
-    start = time.perf_counter()
-    run("steps/train_diag_ubm.sh", "--nj", str(args.nj), "--num-threads", str(args.nj),
-        "--num-iters", str(args.ubm_iters), "--cmvn-opts", cmvn_opts, str(train),
-        str(args.num_gauss), str(args.work / "ubm"))
-    ubm_time = time.perf_counter() - start
-    run("steps/train_ivector_extractor.sh", "--nj", str(args.nj), "--ivector-dim",
-        str(args.ivector_dim), "--num-iters", str(args.ie_iters), "--gaussian-min-count",
-        str(args.gaussian_min_count), str(train),
-        str(args.work / "ubm"), str(args.work / "extractor"))
-    ie_time = time.perf_counter() - start - ubm_time
-    print(f"training on {len(read_table(train / 'utt2spk'))} utterances: UBM "
-          f"{args.num_gauss} Gaussians {ubm_time:.0f} s, extractor dim {args.ivector_dim} "
-          f"{args.ie_iters} iterations {ie_time:.0f} s (--nj {args.nj})")
-
+    extractor = args.extractor.resolve() if args.extractor else train_extractor(
+        train, cmvn_opts, args)
     run("steps/extract_ivectors.sh", "--nj", str(args.nj), str(train),
-        str(args.work / "extractor"), str(args.work / "ivectors_train"))
+        str(extractor), str(args.work / "ivectors_train"))
     seconds = {}
     for name, data in (("speechocean held-out", test), ("EmoDB", em)):
         frames = sum(int(n) for n in read_table(data / "utt2num_frames").values())
         seconds[name] = frames / 100.0
         out = args.work / f"ivectors_{data.name}"
         wall, rate, peak = timed_extraction("steps/extract_ivectors.sh", data,
-                                            args.work / "extractor", out)
+                                            extractor, out)
         print(f"{name}: {len(read_table(data / 'utt2spk'))} utterances, "
               f"{seconds[name]:.0f} s of audio; utterance i-vectors {seconds[name] / wall:.0f} s "
               f"of audio per s per core (step, start-up included), {rate:.0f} in-process; "
               f"peak memory {peak / 1024:.0f} MiB")
         online = args.work / f"ivectors_online_{data.name}"
         wall, rate, peak = timed_extraction("steps/extract_ivectors_online.sh", data,
-                                            args.work / "extractor", online)
+                                            extractor, online)
         print(f"{name}: online i-vectors (period 10) {seconds[name] / wall:.0f} s of audio per "
               f"s per core (step), {rate:.0f} in-process; peak memory {peak / 1024:.0f} MiB")
 
