@@ -315,7 +315,7 @@ def test_shipped_confs_load(conf, capsys):
     assert config.network.init == ("random" if cpu else "imagenet")
     assert config.image.height == (102 if cpu else 230)
     assert config.phases[0].batch_size == 16
-    assert config.phases[0].lr == (1e-4 if cpu else 1e-5)
+    assert config.phases[0].lr == (1e-3 if cpu else 1e-5)
     for recipe in ("emodb", "urdu", "iemocap", "ravdess", "savee", "cremad", "emovo"):
         copy = REPO / "egs" / recipe / "s5" / "conf" / "ser" / conf.name
         assert copy.read_text() == conf.read_text(), copy
