@@ -143,6 +143,9 @@ for entry in $systems; do
     echo "$0: note: $conf needs --pretrained-exp; not run" >&2
     continue
   fi
+  # A network from scratch still takes the pretrained model's layout; other kinds that
+  # need no source model are given none (a ResNet34 from scratch refuses one).
+  [ "${needs_of[$conf]}" = true ] || [ "${kind_of[$conf]}" = network ] || pretrained=none
   run_list+=("$(basename "$conf" .yaml) $conf $pretrained")
 done
 for conf in $intermediate_systems; do
