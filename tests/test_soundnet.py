@@ -22,6 +22,7 @@ from sertl.ser.roc import auroc, compare_auroc
 from sertl.ser.soundnet import (WindowOptions, load_soundnet, stream_scores, utterance_score,
                                 window_probabilities)
 from sertl.ser.waveform import BalancedBatches, Windowing, normalise
+from sertl.train.data import split_by_speaker
 
 RATE = 16000
 
@@ -459,3 +460,19 @@ def test_soundnet_confs_for_the_ser_steps():
     assert answer("needs-pretrained", scratch) == "false"
     assert answer("needs-pretrained", transfer) == "true"
     assert answer("needs-pretrained", REPO / "conf" / "ser" / "soundnet_source.yaml") == "false"
+
+
+def test_validation_speakers_carry_both_classes():
+    """URDU's speakers mostly show one emotion: the validation draw goes on, in the same
+    order, until the held-out utterances have both classes (an AU-ROC needs them)."""
+    labels = {"a": ["other"], "b": ["other"], "c": ["ang"], "d": ["ang", "other"]}
+    utt2spk = {f"{spk}_{i}": spk for spk, labs in labels.items() for i in range(len(labs))}
+    utt2label = {f"{spk}_{i}": lab for spk, labs in labels.items() for i, lab in enumerate(labs)}
+    grown = 0
+    for seed in range(20):
+        plain = split_by_speaker(utt2spk, 1, seed)[2]
+        _, valid_utts, valid = split_by_speaker(utt2spk, 1, seed, utt2label)
+        assert len(plain) == 1 and set(plain) <= set(valid) and len(valid) <= 3
+        assert {utt2label[u] for u in valid_utts} == {"ang", "other"}
+        grown += len(valid) > 1
+    assert grown > 0  # some draws start with a one-class speaker

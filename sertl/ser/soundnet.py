@@ -230,7 +230,7 @@ def load_training_set(config: SoundnetConfig, data_dir: Path) -> TrainingSet:
     classes = class_order(utt2emo.values(), config.positive)
     labelled = {u: utt2spk[u] for u in utt2emo}
     train_utts, valid_utts, valid_spk = split_by_speaker(
-        labelled, config.training.num_valid_speakers, config.training.seed)
+        labelled, config.training.num_valid_speakers, config.training.seed, utt2emo)
     audio = read_audio(data_dir, utt2emo, config.sample_rate)
     least = config.windows.samples(config.sample_rate).min_audio
     short = [u for u in train_utts if len(audio[u]) < least]

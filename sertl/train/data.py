@@ -54,16 +54,28 @@ class OnlineIvectors:
         return load_matrix(self.scp[utt])
 
 
-def split_by_speaker(utt2spk: dict[str, str], num_valid: int, seed: int
+def split_by_speaker(utt2spk: dict[str, str], num_valid: int, seed: int,
+                     utt2label: dict[str, str] | None = None
                      ) -> tuple[list[str], list[str], list[str]]:
     """Hold out ``num_valid`` speakers drawn with ``seed``: (train utts, valid utts,
-    valid speakers), utterances in the order of ``utt2spk``."""
+    valid speakers), utterances in the order of ``utt2spk``. With ``utt2label``, more
+    speakers of the same draw are held out while the held-out utterances carry fewer
+    than two labels (an AU-ROC needs both classes; corpora such as URDU have speakers of
+    one emotion), as long as one speaker is left to train."""
     speakers = sorted(set(utt2spk.values()))
     if num_valid >= len(speakers):
         raise ValueError(f"cannot hold out {num_valid} of {len(speakers)} speakers for "
                          f"validation and still train")
-    order = np.random.default_rng(seed).permutation(len(speakers))
-    valid = sorted(speakers[i] for i in order[:num_valid])
+    order = [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))]
+
+    def labels_of(held: list[str]) -> set[str]:
+        return {utt2label[u] for u, s in utt2spk.items() if s in held and u in utt2label}
+
+    count = num_valid
+    while utt2label is not None and 0 < count < len(speakers) - 1 and \
+            len(labels_of(order[:count])) < 2:
+        count += 1
+    valid = sorted(order[:count])
     held = set(valid)
     return ([u for u, s in utt2spk.items() if s not in held],
             [u for u, s in utt2spk.items() if s in held], valid)
