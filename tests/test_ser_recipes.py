@@ -271,6 +271,10 @@ def test_urdu_resnet34_transfer_from_a_source_exp(tmp_path: Path,
                          "conf/ser/tiny_transfer.yaml@exp/nowhere", env=repo_env)
     assert missing.returncode != 0
     assert "conf/ser/tiny_transfer.yaml@exp/nowhere: no exp/nowhere/final.pt" in missing.stderr
+    transfer_entry = f"conf/ser/tiny_transfer.yaml@{source_exp}"
+    twice = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
+                       f"{transfer_entry} {transfer_entry}", env=repo_env)
+    assert twice.returncode != 0 and "two systems named tiny_transfer" in twice.stderr
     r = run_recipe(recipe, "--corpus-dir", str(corpus_dir), "--systems",
                    f"conf/ser/tiny_scratch.yaml conf/ser/tiny_transfer.yaml@{source_exp}",
                    "--reference", "tiny_scratch", "--stage-dir", "exp/stages_resnet34",

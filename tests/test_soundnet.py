@@ -467,7 +467,8 @@ def test_validation_speakers_carry_both_classes():
     order, until the held-out utterances have both classes (an AU-ROC needs them)."""
     labels = {"a": ["other"], "b": ["other"], "c": ["ang"], "d": ["ang", "other"]}
     utt2spk = {f"{spk}_{i}": spk for spk, labs in labels.items() for i in range(len(labs))}
-    utt2label = {f"{spk}_{i}": lab for spk, labs in labels.items() for i, lab in enumerate(labs)}
+    utt2label = {f"{spk}_{i}": lab for spk, labs in labels.items()
+                 for i, lab in enumerate(labs)}
     grown = 0
     for seed in range(20):
         plain = split_by_speaker(utt2spk, 1, seed)[2]

@@ -154,6 +154,9 @@ for conf in $intermediate_systems; do
   run_list+=("$(basename "$conf" .yaml)_via_$(basename "$intermediate_data") $conf exp/intermediate")
 done
 [ ${#run_list[@]} -gt 0 ] || { echo "$0: no system to run" >&2; exit 1; }
+duplicate=$(printf '%s\n' "${run_list[@]}" | cut -d' ' -f1 | sort | uniq -d | head -n 1)
+[ -z "$duplicate" ] || \
+  { echo "$0: two systems named $duplicate (one exp dir each: copy the conf under another name)" >&2; exit 1; }
 
 if stage_begin 0 "data prep: $data from $corpus_dir"; then
   # shellcheck disable=SC2086  # options are words
