@@ -28,7 +28,7 @@
 #                              "<conf>@<exp>": that system starts from <exp> instead of
 #                              --pretrained-exp (e.g. a ResNet34 source model that another
 #                              recipe trained: conf/ser/resnet34_cpu_transfer.yaml@\
-#                              ../../emodb/s5/exp/ser/resnet34_cpu_source/final)
+#                              ../../emodb/s5/exp/ser_resnet34/resnet34_cpu_source/final)
 #   --pretrained-exp <dir>     source model (final.pt of steps/train_asr.sh or
 #                              steps/train_ser.sh); "none": systems that need one are
 #                              skipped, with a note (default none)
@@ -117,6 +117,7 @@ start_time=$(date +%s)
 # <pretrained>" per system to run; kind_of, data_of (the data dir it reads): by conf;
 # source_of: the <exp> of a "<conf>@<exp>" entry.
 declare -A source_of=()
+# shellcheck disable=SC2206  # a list of confs
 confs=($intermediate_systems)
 for entry in $systems; do
   conf=${entry%%@*}
