@@ -149,13 +149,15 @@ def test_system_confs_and_queries(tmp_path, capsys):
         load_system_config(conf)
 
 
-def fake_results(exp_dir: Path, per_fold_ua: dict[str, float]) -> None:
+def fake_results(exp_dir: Path, per_fold_ua: dict[str, float],
+                 auroc: float | None = None) -> None:
     exp_dir.mkdir(parents=True)
     per_fold = {f: {"ua": ua, "wa": ua, "macro_f1": ua} for f, ua in per_fold_ua.items()}
     summary = {n: {"mean": float(np.mean(list(per_fold_ua.values()))), "std": 0.01}
                for n in ("ua", "wa", "macro_f1")}
+    summary["auroc"] = {"mean": auroc, "std": None if auroc is None else 0.02}
     results = {"rule": "utterance", "folds": list(per_fold_ua), "rules": {"utterance": {
-        "per_fold": per_fold, "summary": summary, "pooled": {"ua": 0.5}}}}
+        "per_fold": per_fold, "summary": summary, "pooled": {"ua": 0.5, "auroc": auroc}}}}
     (exp_dir / "results.json").write_text(json.dumps(results))
 
 
@@ -172,6 +174,19 @@ def test_table_pairs_differences_over_folds(tmp_path):
     assert "-11.7 ± 7.6 (0/3 folds better, p " in rows[0]
     with pytest.raises(ValueError, match="folds differ"):
         ser_results.ablations_markdown([tmp_path / "other"], "cmd", [tmp_path / "scratch"])
+    assert "AUROC" not in text  # more than two classes: no AUROC columns
+
+
+def test_table_of_detectors_gives_their_auroc(tmp_path):
+    fake_results(tmp_path / "scratch", {"a": 0.5, "b": 0.6}, auroc=0.9)
+    fake_results(tmp_path / "transfer", {"a": 0.6, "b": 0.7}, auroc=0.95)
+    text = ser_results.ablations_markdown([tmp_path / "scratch", tmp_path / "transfer"],
+                                          "cmd", [tmp_path / "scratch"])
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("| system"))
+    assert "| pooled UA % | AUROC % | pooled AUROC % | ΔUA vs scratch |" in header
+    row = next(line for line in lines if line.startswith("| transfer"))
+    assert "| 95.0 ± 2.0 | 95.0 | +10.0" in row
 
 
 def test_train_and_score_svm_tools(tmp_path):

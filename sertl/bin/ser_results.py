@@ -215,20 +215,26 @@ def ablations_markdown(exp_dirs: Sequence[Path], command: str,
     """The text of the table of several experiments: one row per results.json, with a
     column per reference of the UA difference to it, paired over folds."""
     ref_results = [load_results(ref) for ref in references]
+    all_results = [load_results(exp_dir) for exp_dir in exp_dirs]
+    chosen_rules = [results["rules"][results["rule"]] for results in all_results]
+    # detectors (two classes): their AUROC, mean ± std over folds and pooled, too
+    binary = all(chosen["pooled"].get("auroc") is not None for chosen in chosen_rules)
     paired = "".join(f" ΔUA vs {ref.name} |" for ref in references)
     lines = ["# SER systems", "", f"Command: `{command}`", "",
              f"Mean ± {STD_NOTE}; pooled: over all folds' utterances. {UA_NOTE}."
              + (" ΔUA: the per-fold difference to a reference system (mean ± std over "
                 "folds), the folds it is better on and a two-sided paired t-test."
                 if references else ""),
-             "", "| system | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |" + paired,
-             "|---|---|---|---|---|---|---|" + "---|" * len(references)]
-    for exp_dir in exp_dirs:
-        results = load_results(exp_dir)
-        chosen = results["rules"][results["rule"]]
+             "", "| system | rule | folds | UA % | WA % | macro-F1 % | pooled UA % |"
+             + (" AUROC % | pooled AUROC % |" if binary else "") + paired,
+             "|---|---|---|---|---|---|---|" + "---|" * (2 * binary + len(references))]
+    for exp_dir, results, chosen in zip(exp_dirs, all_results, chosen_rules):
         row = (f"| {exp_dir.name} | {results['rule']} | {len(results['folds'])} | "
                + " | ".join(mean_pm_std(chosen["summary"][n]) for n in ("ua", "wa", "macro_f1"))
                + f" | {percent(chosen['pooled']['ua'])} |")
+        if binary:
+            row += (f" {mean_pm_std(chosen['summary']['auroc'])} |"
+                    f" {percent(chosen['pooled']['auroc'])} |")
         for ref, ref_result in zip(references, ref_results):
             row += (" reference |" if exp_dir.resolve() == ref.resolve() else
                     f" {paired_difference(results, ref_result, exp_dir.name)} |")
