@@ -179,14 +179,14 @@ def test_table_pairs_differences_over_folds(tmp_path):
 
 def test_table_of_detectors_gives_their_auroc(tmp_path):
     fake_results(tmp_path / "scratch", {"a": 0.5, "b": 0.6}, auroc=0.9)
-    fake_results(tmp_path / "transfer", {"a": 0.6, "b": 0.7}, auroc=0.95)
+    fake_results(tmp_path / "transfer", {"a": 0.6, "b": 0.75}, auroc=0.95)
     text = ser_results.ablations_markdown([tmp_path / "scratch", tmp_path / "transfer"],
                                           "cmd", [tmp_path / "scratch"])
     lines = text.splitlines()
     header = next(line for line in lines if line.startswith("| system"))
     assert "| pooled UA % | AUROC % | pooled AUROC % | ΔUA vs scratch |" in header
     row = next(line for line in lines if line.startswith("| transfer"))
-    assert "| 95.0 ± 2.0 | 95.0 | +10.0" in row
+    assert "| 95.0 ± 2.0 | 95.0 | +12.5" in row
 
 
 def test_train_and_score_svm_tools(tmp_path):
