@@ -252,9 +252,13 @@ def train_linear_model(vectors: np.ndarray, labels: Sequence[str], speakers: Seq
     svc = _fit_svc(x, np.asarray(labels), c)
     index = {cls: k for k, cls in enumerate(classes)}
     fitted = [index[cls] for cls in svc.classes_]
-    # libsvm's pairs: (0, 1), (0, 2), ..., (1, 2), ... of svc.classes_; positive votes the first
+    # libsvm's pairs: (0, 1), (0, 2), ..., (1, 2), ... of svc.classes_; a positive value
+    # votes the first, except with two classes, where scikit-learn negates the decision
+    # so that a positive value is svc.classes_[1]
     pairs = np.array([(fitted[a], fitted[b]) for a in range(len(fitted))
                       for b in range(a + 1, len(fitted))], dtype=np.int64)
+    if len(fitted) == 2:
+        pairs = pairs[:, ::-1].copy()
     model = LinearModel(list(classes), pairs, np.asarray(svc.coef_), svc.intercept_.copy(),
                         normalisation, mean, scale)
     train_ua = unweighted_recall(labels, [model.classes[i] for i in
