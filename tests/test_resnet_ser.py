@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import librosa
@@ -316,6 +317,15 @@ def test_random_split_is_speaker_dependent_by_name(tmp_path):
     assert (again / "folds").read_text() == (exp / "folds").read_text()
     other = random_split([f"u{i}" for i in range(20)], 0.2, seed=2)
     assert other != random_split([f"u{i}" for i in range(20)], 0.2, seed=1)
+    labels = {f"u{i}": "ang" if i < 15 else "neu" for i in range(20)}
+    stratified = random_split(list(labels), 0.2, seed=1, utt2label=labels)["speaker_dependent"]
+    assert sorted(labels[u] for u in stratified) == ["ang"] * 3 + ["neu"]
+    strat_exp = tmp_path / "stratified"
+    assert make_folds.main(["--random-split", "0.2", "--stratified", str(data),
+                            str(strat_exp)]) == 0
+    utt2emo = read_table(data / "utt2emo")
+    tested = Counter(utt2emo[u] for u in (strat_exp / "folds").read_text().split()[1:])
+    assert tested == {c: max(1, round(0.2 * n)) for c, n in Counter(utt2emo.values()).items()}
     mixed = tmp_path / "mixed"
     mixed.write_text(f"{(exp / 'folds').read_text().strip()}\nother spk0_neu0\n")
     with pytest.raises(FoldError, match="speaker 'spk"):

@@ -49,16 +49,24 @@ def folds_by_speaker(utt2spk: Mapping[str, str]) -> Folds:
     return _grouped(utt2spk)
 
 
-def random_split(utterances: Sequence[str], test_fraction: float, seed: int) -> Folds:
+def random_split(utterances: Sequence[str], test_fraction: float, seed: int,
+                 utt2label: Mapping[str, str] | None = None) -> Folds:
     """One fold, :data:`SPEAKER_DEPENDENT`: a random ``test_fraction`` of the utterances
-    (drawn with ``seed``) as its test part, whatever their speakers."""
+    (drawn with ``seed``) as its test part, whatever their speakers; with ``utt2label``,
+    stratified: that fraction of each class (rounded, at least one)."""
     if not 0 < test_fraction < 1:
         raise FoldError(f"the test fraction of a random split must lie in (0, 1), not "
                         f"{test_fraction}")
-    utts = c_sorted(utterances)
-    num_test = max(1, round(test_fraction * len(utts)))
-    chosen = np.random.default_rng(seed).permutation(len(utts))[:num_test]
-    return {SPEAKER_DEPENDENT: c_sorted(utts[i] for i in chosen)}
+    rng = np.random.default_rng(seed)
+    groups = [c_sorted(utterances)]
+    if utt2label is not None:
+        labels = sorted({utt2label[u] for u in utterances})
+        groups = [c_sorted(u for u in utterances if utt2label[u] == label) for label in labels]
+    chosen = []
+    for utts in groups:
+        num_test = max(1, round(test_fraction * len(utts)))
+        chosen += [utts[i] for i in rng.permutation(len(utts))[:num_test]]
+    return {SPEAKER_DEPENDENT: c_sorted(chosen)}
 
 
 def read_fold_list(path: str | Path, utterances: Sequence[str]) -> Folds:
@@ -150,11 +158,11 @@ def write_fold_parts(exp_dir: Path, folds: Mapping[str, Sequence[str]],
 
 def make_folds(data_dir: Path, utt2spk: Mapping[str, str], source: str,
                fold_list: Path | None = None, test_fraction: float = 0.2,
-               seed: int = 0) -> Folds:
+               seed: int = 0, stratified: bool = False) -> Folds:
     """The folds of ``data_dir`` (whose utt2spk is given) from ``source`` ('utt2fold',
-    'speaker', 'list': ``fold_list``, or 'random': :func:`random_split`), checked for
-    speaker hygiene (except the random split, speaker-dependent by name) and, when the
-    dir has utt2emo, for classes in every training part."""
+    'speaker', 'list': ``fold_list``, or 'random': :func:`random_split`, ``stratified``
+    by utt2emo), checked for speaker hygiene (except the random split, speaker-dependent
+    by name) and, when the dir has utt2emo, for classes in every training part."""
     if source == "utt2fold":
         utt2fold = read_table(data_dir / "utt2fold")
         if utt2fold.keys() != utt2spk.keys():
@@ -165,7 +173,11 @@ def make_folds(data_dir: Path, utt2spk: Mapping[str, str], source: str,
     elif source == "speaker":
         folds = folds_by_speaker(utt2spk)
     elif source == "random":
-        folds = random_split(list(utt2spk), test_fraction, seed)
+        utt2label = read_table(data_dir / "utt2emo") if stratified else None
+        if utt2label is not None and utt2label.keys() != utt2spk.keys():
+            raise FoldError(f"{data_dir / 'utt2emo'}: a stratified split needs a label "
+                            "for every utterance of utt2spk")
+        folds = random_split(list(utt2spk), test_fraction, seed, utt2label)
     else:
         folds = read_fold_list(fold_list, list(utt2spk))
     if list(folds) != [SPEAKER_DEPENDENT]:
