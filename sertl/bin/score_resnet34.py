@@ -9,17 +9,15 @@ Usage: python -m sertl.bin.score_resnet34 [--device cuda|cpu] <data-dir> <exp-di
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from sertl.bin.common import choose_device, run_tool
-from sertl.io import atomic_open, read_scp, read_table
-from sertl.ser.metrics import NO_LABEL, UtteranceScores, compute_metrics, write_scores
+from sertl.io import read_scp
+from sertl.ser.metrics import write_utterance_results
 from sertl.ser.resnet import check_data_options, load_images, load_resnet_model, posteriors
 
 PROG = "score_resnet34"
-RULE = "utterance"
 
 
 def score(data_dir: Path, model_path: Path, out_dir: Path, device: str | None) -> None:
@@ -29,20 +27,8 @@ def score(data_dir: Path, model_path: Path, out_dir: Path, device: str | None) -
     model, classes, opts = load_resnet_model(model_path, dev)
     check_data_options(data_dir, opts, str(model_path))
     utts = list(read_scp(data_dir / "feats.scp"))
-    utt2emo_path = data_dir / "utt2emo"
-    refs = read_table(utt2emo_path) if utt2emo_path.is_file() else {}
     post = posteriors(model, load_images(data_dir, utts, [-1] * len(utts), opts), dev)
-    table = UtteranceScores(classes, utts, [refs.get(u, NO_LABEL) for u in utts],
-                            [classes[i] for i in post.argmax(axis=1)], post)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_scores(out_dir / f"scores_{RULE}.txt", table)
-    if refs:
-        metrics = {RULE: compute_metrics(table)}
-        with atomic_open(out_dir / "metrics.json", encoding="utf-8") as f:
-            f.write(json.dumps(metrics, indent=1) + "\n")
-        m = metrics[RULE]
-        print(f"{PROG}: {data_dir}: UA {100 * m['ua']:.2f}% WA {100 * m['wa']:.2f}% "
-              f"({m['utterances']} utterances)", file=sys.stderr)
+    write_utterance_results(PROG, data_dir, out_dir, classes, utts, post)
 
 
 def main(argv: list[str] | None = None) -> int:

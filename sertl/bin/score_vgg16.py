@@ -10,18 +10,16 @@ utterance's own image (silence removed, no padding) is scored alone. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from sertl.audio import read_segments
 from sertl.bin.common import choose_device, run_tool
-from sertl.io import atomic_open, read_table
-from sertl.ser.metrics import NO_LABEL, UtteranceScores, compute_metrics, write_scores
+from sertl.io import read_table
+from sertl.ser.metrics import write_utterance_results
 from sertl.ser.vgg import load_vgg_model, posteriors, utterance_images, utterance_signals
 
 PROG = "score_vgg16"
-RULE = "utterance"
 
 
 def score(data_dir: Path, model_path: Path, out_dir: Path, device: str | None) -> None:
@@ -37,18 +35,8 @@ def score(data_dir: Path, model_path: Path, out_dir: Path, device: str | None) -
         raise ValueError(f"{utt2emo_path}: label '{unknown[0]}' is not a class of "
                          f"{model_path} ({' '.join(classes)}); use the same label map")
     images = utterance_images(utterance_signals(data_dir, utts, opts), opts, "test")
-    post = posteriors(model, images, dev)
-    table = UtteranceScores(classes, utts, [refs.get(u, NO_LABEL) for u in utts],
-                            [classes[i] for i in post.argmax(axis=1)], post)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_scores(out_dir / f"scores_{RULE}.txt", table)
-    if refs:
-        metrics = {RULE: compute_metrics(table)}
-        with atomic_open(out_dir / "metrics.json", encoding="utf-8") as f:
-            f.write(json.dumps(metrics, indent=1) + "\n")
-        m = metrics[RULE]
-        print(f"{PROG}: {data_dir}: UA {100 * m['ua']:.2f}% WA {100 * m['wa']:.2f}% "
-              f"({m['utterances']} utterances)", file=sys.stderr)
+    write_utterance_results(PROG, data_dir, out_dir, classes, utts,
+                            posteriors(model, images, dev))
 
 
 def main(argv: list[str] | None = None) -> int:

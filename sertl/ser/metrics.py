@@ -22,6 +22,8 @@ Decisions:
 """
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -30,7 +32,7 @@ import numpy as np
 from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, recall_score,
                              roc_auc_score)
 
-from sertl.io import atomic_open
+from sertl.io import atomic_open, read_table
 
 NO_LABEL = "-"
 SUMMARY_METRICS = ("ua", "wa", "macro_f1", "auroc")
@@ -194,3 +196,22 @@ def plot_confusion(confusion: Sequence[Sequence[int]], classes: Sequence[str],
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
+
+def write_utterance_results(prog: str, data_dir: Path, out_dir: Path, classes: list[str],
+                            utts: Sequence[str], scores: np.ndarray) -> None:
+    """What an utterance-level scoring tool writes: ``<out_dir>/scores_utterance.txt``
+    (hypothesis: the best-scoring class) and, when ``data_dir`` has utt2emo,
+    ``metrics.json`` and a log line of UA and WA."""
+    utt2emo_path = data_dir / "utt2emo"
+    refs = read_table(utt2emo_path) if utt2emo_path.is_file() else {}
+    table = UtteranceScores(classes, list(utts), [refs.get(u, NO_LABEL) for u in utts],
+                            [classes[i] for i in scores.argmax(axis=1)], scores)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_scores(out_dir / "scores_utterance.txt", table)
+    if refs:
+        metrics = {"utterance": compute_metrics(table)}
+        with atomic_open(out_dir / "metrics.json", encoding="utf-8") as f:
+            f.write(json.dumps(metrics, indent=1) + "\n")
+        m = metrics["utterance"]
+        print(f"{prog}: {data_dir}: UA {100 * m['ua']:.2f}% WA {100 * m['wa']:.2f}% "
+              f"({m['utterances']} utterances)", file=sys.stderr)
