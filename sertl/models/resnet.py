@@ -25,12 +25,14 @@ import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, ResNet
 
+from sertl.models.frozen import FreezableBody
+
 RESNET34_LAYERS = (3, 4, 6, 3)
 SUBSAMPLING = 32          # input frames per output column of the body
 EMBEDDING_DIM = 512
 
 
-class ResNetClassifier(nn.Module):
+class ResNetClassifier(FreezableBody):
     """ResNet body (torchvision names under ``body.``), pooling, dropout, ``head``."""
 
     def __init__(self, num_classes: int, layers: Sequence[int] = RESNET34_LAYERS,
@@ -43,7 +45,6 @@ class ResNetClassifier(nn.Module):
         nn.init.kaiming_normal_(self.body.conv1.weight, mode="fan_out", nonlinearity="relu")
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(EMBEDDING_DIM, num_classes)
-        self.body_frozen = False
 
     def embed(self, images: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, 512) pooled activations of (B, frames, bins) images padded in time, whose
@@ -60,18 +61,8 @@ class ResNetClassifier(nn.Module):
         """(B, classes) logits."""
         return self.head(self.dropout(self.embed(images, lengths)))
 
-    def freeze_body(self, frozen: bool) -> None:
-        """Freeze (or unfreeze) the body: no gradients, batch-norm statistics fixed."""
-        self.body_frozen = frozen
-        for p in self.body.parameters():
-            p.requires_grad_(not frozen)
-        self.body.train(self.training and not frozen)
-
-    def train(self, mode: bool = True) -> "ResNetClassifier":
-        super().train(mode)
-        if self.body_frozen:
-            self.body.eval()
-        return self
+    def body_module(self) -> nn.Module:
+        return self.body
 
     def new_head(self, num_classes: int) -> None:
         """Replace the softmax layer (transfer to another set of classes)."""

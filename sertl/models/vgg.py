@@ -26,10 +26,12 @@ import torch
 import torch.nn as nn
 from torchvision.models.vgg import cfgs, make_layers
 
+from sertl.models.frozen import FreezableBody
+
 MIN_SIZE = 32             # five 2x2 max poolings
 
 
-class VggClassifier(nn.Module):
+class VggClassifier(FreezableBody):
     """VGG16 ``features`` (torchvision names), ``avgpool``, ``classifier``."""
 
     def __init__(self, num_classes: int, batch_norm: bool = True, width: int = 1,
@@ -55,7 +57,6 @@ class VggClassifier(nn.Module):
             elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.zeros_(m.bias)
-        self.body_frozen = False
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """(B, channels * pool) pooled activations of (B, 3, H, W) images."""
@@ -68,18 +69,8 @@ class VggClassifier(nn.Module):
         """(B, classes) logits; ``lengths`` is not used (module docstring)."""
         return self.classifier(self.embed(images))
 
-    def freeze_body(self, frozen: bool) -> None:
-        """Freeze (or unfreeze) the features: no gradients, batch-norm statistics fixed."""
-        self.body_frozen = frozen
-        for p in self.features.parameters():
-            p.requires_grad_(not frozen)
-        self.features.train(self.training and not frozen)
-
-    def train(self, mode: bool = True) -> "VggClassifier":
-        super().train(mode)
-        if self.body_frozen:
-            self.features.eval()
-        return self
+    def body_module(self) -> nn.Module:
+        return self.features
 
 
 def load_torchvision_weights(model: VggClassifier, path: str | Path) -> None:
